@@ -1,0 +1,1 @@
+"""API: the HTTP layer (app factory, dependencies, problem+json errors, routers)."""

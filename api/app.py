@@ -1,0 +1,59 @@
+"""The application factory: builds the FastAPI app from injected settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+
+from api import errors
+from api.routers import health
+from dispatch.db import head_revision, make_engine
+from dispatch.settings import Settings
+
+DESCRIPTION = """
+Field-service dispatch and scheduling for IT-support and facility-service companies:
+service requests, on-site visits, technicians with skills, contracts with quotas and SLAs,
+and OR-Tools routes. Errors are RFC 9457 `application/problem+json`.
+"""
+
+
+def _version() -> str:
+    try:
+        return version("field-dispatch")
+    except PackageNotFoundError:  # running from a source tree without installing
+        return "0.0.0"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The app for ``settings``; the database engine lives as long as the app."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url)
+        app.state.engine = engine
+        try:
+            yield
+        finally:
+            engine.dispose()
+
+    app = FastAPI(
+        title="Field Dispatch",
+        version=_version(),
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.schema_head = head_revision()
+    errors.install(app)
+    app.include_router(health.router)
+    logging.getLogger("dispatch").setLevel(settings.log_level.upper())
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Entry point for ``uvicorn --factory``: settings from ``DISPATCH_*`` variables."""
+    return create_app(Settings())

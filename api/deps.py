@@ -1,0 +1,32 @@
+"""Request dependencies: settings, one database transaction per request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from dispatch.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_engine(request: Request) -> sa.Engine:
+    return request.app.state.engine
+
+
+def get_session(engine: Annotated[sa.Engine, Depends(get_engine)]) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back if it
+    raises, so a failed mutation leaves nothing half-written."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+EngineDep = Annotated[sa.Engine, Depends(get_engine)]
+SessionDep = Annotated[Session, Depends(get_session)]

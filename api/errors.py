@@ -1,0 +1,120 @@
+"""RFC 9457 problem+json responses: the one place where errors become HTTP statuses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schedules.errors import (
+    ConflictError,
+    DomainError,
+    InvalidError,
+    NotFoundError,
+    UnavailableError,
+)
+
+log = logging.getLogger(__name__)
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
+    (NotFoundError, 404),
+    (ConflictError, 409),
+    (InvalidError, 422),
+    (UnavailableError, 503),
+)
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str | None = None,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, media_type=PROBLEM_JSON, headers=headers
+    )
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    errors = [
+        {"field": _field_path(e["loc"]), "value": e.get("input"), "message": e["msg"]}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "?", "value": None, "message": "invalid"}
+    detail = f"{first['field']}: {first['message']} (value {first['value']!r})"
+    return problem(422, "Invalid input", detail, instance=request.url.path, errors=errors)
+
+
+async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    title = {401: "Not authenticated", 403: "Forbidden", 404: "Not found"}.get(
+        exc.status_code, "Request refused"
+    )
+    return problem(
+        exc.status_code,
+        title,
+        str(exc.detail) if exc.detail else None,
+        instance=request.url.path,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 400)
+    extra: dict[str, Any] = {}
+    if exc.field is not None:
+        extra["errors"] = [{"field": exc.field, "value": exc.value, "message": exc.message}]
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return problem(
+        status,
+        type(exc).__name__.removesuffix("Error") or "Refused",
+        exc.message,
+        instance=request.url.path,
+        headers=headers,
+        **extra,
+    )
+
+
+async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+    if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+        return await _unexpected(request, exc)
+    log.warning("database unavailable: %s", exc.orig)
+    return problem(
+        503,
+        "Service unavailable",
+        "the database is not reachable; retry shortly",
+        instance=request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(DBAPIError, _database_down)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,1 @@
+"""Dispatch: the application core where rows meet the solver (settings, DB, intake, planning)."""

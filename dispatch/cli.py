@@ -1,0 +1,271 @@
+"""The ``dispatch`` command line: database, seed data, server and demo."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlmodel import select
+
+from dispatch import db
+from dispatch.models import Region
+from dispatch.seed.generator import SeedSpec, SpecError, generate
+from dispatch.seed.loader import SeedLoadError, load_directory
+from dispatch.settings import Settings
+
+app = typer.Typer(
+    help="Field-service dispatch: plan technicians' days against contracts and SLAs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Schema migrations (the only way the schema is created).")
+seed_app = typer.Typer(help="Generate and load demo or benchmark data.")
+app.add_typer(db_app, name="db")
+app.add_typer(seed_app, name="seed")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    settings = ctx.obj
+    if settings is None:  # pragma: no cover - the callback always sets it
+        raise typer.Exit(2)
+    return settings
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="Database URL; overrides DISPATCH_DATABASE_URL.", show_default=False),
+    ] = None,
+) -> None:
+    overrides = {"database_url": database_url} if database_url else {}
+    try:
+        ctx.obj = Settings(**overrides)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(p) for p in error["loc"]) or "settings"
+            errors.print(f"[red]configuration error[/red] DISPATCH_{field.upper()}: {error['msg']}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(
+        level=ctx.obj.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    ctx: typer.Context,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Create or migrate the schema to REVISION (default: the newest)."""
+    settings = _settings(ctx)
+    with console.status(f"migrating {_safe_url(settings.database_url)} to {revision}"):
+        db.upgrade(settings.database_url, revision)
+    console.print(f"schema at [bold]{revision}[/bold]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(
+    ctx: typer.Context, revision: Annotated[str, typer.Argument(help="Target revision.")]
+) -> None:
+    """Migrate the schema back to REVISION ('base' removes every table)."""
+    db.downgrade(_settings(ctx).database_url, revision)
+    console.print(f"schema at [bold]{revision}[/bold]")
+
+
+@db_app.command("current")
+def db_current(ctx: typer.Context) -> None:
+    """Show the schema revision of the database and the newest one the code ships."""
+    engine = db.make_engine(_settings(ctx).database_url)
+    try:
+        with engine.connect() as connection:
+            current = db.current_revision(connection)
+    finally:
+        engine.dispose()
+    console.print(f"database: {current or 'empty'}; code: {db.head_revision()}")
+
+
+@db_app.command("revision")
+def db_revision(
+    ctx: typer.Context,
+    message: Annotated[str, typer.Option("--message", "-m", help="What the migration does.")],
+) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from alembic import command  # development-only path
+
+    command.revision(db.alembic_config(_settings(ctx).database_url), message, autogenerate=True)
+
+
+@seed_app.command("generate")
+def seed_generate(
+    out: Annotated[Path, typer.Option(help="Directory to write the CSV files into.")],
+    technicians: Annotated[int, typer.Option(min=2)] = 40,
+    requests: Annotated[int, typer.Option(min=0)] = 400,
+    sites: Annotated[int | None, typer.Option(help="Default: 3 per technician.")] = None,
+    contracts: Annotated[int | None, typer.Option(help="Default: max(25, technicians/2).")] = None,
+    regions: Annotated[int | None, typer.Option(help="Default: 4 (at most 10).")] = None,
+    days: Annotated[int, typer.Option(help="Working days the requests spread over.")] = 5,
+    seed: Annotated[int, typer.Option(help="Random seed; same seed, same files.")] = 2026,
+) -> None:
+    """Generate a deterministic data set (Moscow and its oblast) into OUT."""
+    try:
+        spec = SeedSpec(
+            technicians=technicians,
+            requests=requests,
+            sites=sites,
+            contracts=contracts,
+            regions=regions,
+            days=days,
+            seed=seed,
+        )
+    except SpecError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    with console.status("generating"):
+        counts = generate(spec).write(out)
+    _counts_table(f"written to {out}", counts)
+
+
+@seed_app.command("load")
+def seed_load(
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Directory of seed CSV files.")],
+    anchor: Annotated[
+        str | None,
+        typer.Option(help="Day 0 of the data (YYYY-MM-DD); default: the next working day."),
+    ] = None,
+) -> None:
+    """Load DIRECTORY in one transaction; on any error nothing is written."""
+    settings = _settings(ctx)
+    day0 = _parse_date(anchor, "--anchor") if anchor else None
+    _load(settings, directory, day0)
+
+
+def _load(settings: Settings, directory: Path, anchor: date | None) -> None:
+    engine = db.make_engine(settings.database_url)
+    try:
+        with console.status(f"loading {directory}"), db.transaction(engine) as session:
+            summary = load_directory(
+                session,
+                directory,
+                anchor=anchor,
+                now=datetime.now(UTC),
+                timezone=settings.default_timezone,
+            )
+    except SeedLoadError as exc:
+        errors.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    _counts_table(f"loaded {directory} (day 0 = {summary.anchor})", summary.counts)
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Default: DISPATCH_HOST.")] = None,
+    port: Annotated[int | None, typer.Option(help="Default: DISPATCH_PORT.")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes.")] = 1,
+    reload: Annotated[bool, typer.Option(help="Restart on code changes (development).")] = False,
+) -> None:
+    """Run the HTTP API."""
+    _serve(_settings(ctx), host=host, port=port, workers=workers, reload=reload)
+
+
+def _serve(
+    settings: Settings, *, host: str | None, port: int | None, workers: int, reload: bool
+) -> None:
+    import uvicorn
+
+    # Worker processes build their own app from the environment, so pass the settings there.
+    os.environ["DISPATCH_DATABASE_URL"] = settings.database_url
+    uvicorn.run(
+        "api.app:create_app_from_env",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        reload=reload,
+        log_level=settings.log_level,
+    )
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    port: Annotated[int | None, typer.Option(help="Default: DISPATCH_PORT.")] = None,
+    fresh: Annotated[bool, typer.Option(help="Delete the SQLite demo database first.")] = False,
+) -> None:
+    """Migrate, load the demo data (once) and serve: the quickest way to look around."""
+    settings = _settings(ctx)
+    started = time.perf_counter()
+    if fresh:
+        _delete_sqlite_file(settings.database_url)
+    with console.status("migrating"):
+        db.upgrade(settings.database_url)
+    if _is_empty(settings):
+        from seed_data import DEFAULT_DIR
+
+        _load(settings, Path(settings.seed_dir) if settings.seed_dir else DEFAULT_DIR, None)
+    else:
+        console.print("database already holds data; use --fresh to start over")
+    shown_port = port or settings.port
+    console.print(
+        f"ready in {time.perf_counter() - started:.1f} s: API docs at "
+        f"[bold]http://{settings.host}:{shown_port}/docs[/bold]; demo accounts in README.md"
+    )
+    _serve(settings, host=None, port=port, workers=1, reload=False)
+
+
+def _is_empty(settings: Settings) -> bool:
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(engine) as session:
+            return session.exec(select(Region.id).limit(1)).first() is None
+    finally:
+        engine.dispose()
+
+
+def _delete_sqlite_file(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        errors.print("[red]error:[/red] --fresh only deletes an SQLite database file")
+        raise typer.Exit(2)
+    for suffix in ("", "-wal", "-shm"):
+        Path(parsed.database + suffix).unlink(missing_ok=True)
+
+
+def _parse_date(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        errors.print(f"[red]error:[/red] {option} {text!r} is not a date like 2026-11-30")
+        raise typer.Exit(2) from None
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _counts_table(title: str, counts: dict[str, int]) -> None:
+    table = Table(title=title)
+    table.add_column("file")
+    table.add_column("rows", justify="right")
+    for name, count in counts.items():
+        table.add_row(name, str(count))
+    console.print(table)

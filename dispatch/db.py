@@ -1,0 +1,85 @@
+"""Database engines, sessions with one transaction per unit of work, and schema migrations."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+log = logging.getLogger(__name__)
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and real transactions switched on."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
+        engine = sa.create_engine(url, **kwargs)
+        _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return sa.create_engine(url, **kwargs)
+
+
+def _configure_sqlite(engine: sa.Engine, *, in_memory: bool) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # pysqlite opens transactions lazily and never for SAVEPOINT; take over BEGIN so that
+        # nested transactions (and rolled-back test transactions) behave as on PostgreSQL.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 5000")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+@contextmanager
+def transaction(engine: sa.Engine) -> Iterator[Session]:
+    """One unit of work: commits when the block ends, rolls everything back if it raises."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        yield session
+
+
+def alembic_config(url: str | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("migrations")))
+    if url is not None:
+        # '%' is interpolation syntax in alembic's config parser.
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the schema at ``url`` to ``revision``: the only way the schema is created."""
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(url), revision)
+
+
+def head_revision() -> str | None:
+    """The newest migration this code ships."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    """The schema revision recorded in the database; None for an empty database."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()

@@ -1,0 +1,61 @@
+"""Tables dispatch owns; importing this package registers every table of the product."""
+
+# Contracts and calendars live in schedules; importing them first also sets the naming
+# convention before any table here is declared.
+from schedules.models import (
+    BusinessHours,
+    CalendarException,
+    Contract,
+    Holiday,
+    WorkPattern,
+)
+
+from .customers import Customer, Site, SiteAccessHours
+from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
+from .resources import Region, Skill, Technician, TechnicianSkill
+from .users import Role, User
+from .work import (
+    Channel,
+    MaterialUsage,
+    ServiceRequest,
+    TimeEntry,
+    TimeEntryKind,
+    Triage,
+    Urgency,
+    Visit,
+    VisitSkill,
+    VisitStatus,
+    VisitTimeWindow,
+)
+
+__all__ = [
+    "BusinessHours",
+    "CalendarException",
+    "Channel",
+    "Contract",
+    "Customer",
+    "Holiday",
+    "MaterialUsage",
+    "Plan",
+    "PlanStatus",
+    "PlanStop",
+    "PlanUnassigned",
+    "Region",
+    "Role",
+    "ServiceRequest",
+    "Site",
+    "SiteAccessHours",
+    "Skill",
+    "Technician",
+    "TechnicianSkill",
+    "TimeEntry",
+    "TimeEntryKind",
+    "Triage",
+    "Urgency",
+    "User",
+    "Visit",
+    "VisitSkill",
+    "VisitStatus",
+    "VisitTimeWindow",
+    "WorkPattern",
+]

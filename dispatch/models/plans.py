@@ -1,0 +1,90 @@
+"""Tables for optimisation results: versioned plans, their stops and their unassigned visits."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from schedules.db import UTCDateTime, check, enum_type, utcnow
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+    superseded = "superseded"
+    failed = "failed"
+
+
+class Plan(SQLModel, table=True):
+    """One optimisation of a region over a day or a horizon; published plans reach the field."""
+
+    __tablename__ = "plan"
+    __table_args__ = (
+        sa.UniqueConstraint("region_id", "starts_on", "version"),
+        check("days >= 1 AND days <= 31", "days_range"),
+        check("version >= 1", "version_positive"),
+        check("status <> 'published' OR published_at IS NOT NULL", "published_has_time"),
+        # At most one plan in force per region and start day.
+        sa.Index(
+            "uq_plan_published",
+            "region_id",
+            "starts_on",
+            unique=True,
+            sqlite_where=sa.text("status = 'published'"),
+            postgresql_where=sa.text("status = 'published'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    region_id: int = Field(foreign_key="region.id", ondelete="RESTRICT", index=True)
+    starts_on: date
+    days: int = 1
+    version: int = 1
+    status: PlanStatus = Field(default=PlanStatus.draft, sa_type=enum_type(PlanStatus, "status"))
+    strategy: str = Field(default="optimised", max_length=32)
+    solver_status: str | None = Field(default=None, max_length=32)
+    objective: int | None = Field(default=None, sa_type=sa.BigInteger)
+    wall_seconds: float | None = None
+    stats: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PlanStop(SQLModel, table=True):
+    """A visit's place in a plan: technician, day, position and planned times."""
+
+    __tablename__ = "plan_stop"
+    __table_args__ = (
+        sa.UniqueConstraint("plan_id", "visit_id"),
+        sa.UniqueConstraint("plan_id", "technician_id", "day", "sequence"),
+        check("sequence >= 0", "sequence_not_negative"),
+        check("start_at >= arrival_at AND end_at > start_at", "time_order"),
+        check("travel_seconds >= 0 AND travel_metres >= 0", "travel_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", ondelete="CASCADE", index=True)
+    visit_id: int = Field(foreign_key="visit.id", ondelete="RESTRICT", index=True)
+    technician_id: int = Field(foreign_key="technician.id", ondelete="RESTRICT", index=True)
+    day: date
+    sequence: int
+    arrival_at: datetime = Field(sa_type=UTCDateTime)
+    start_at: datetime = Field(sa_type=UTCDateTime)
+    end_at: datetime = Field(sa_type=UTCDateTime)
+    travel_seconds: int = 0
+    travel_metres: int = 0
+
+
+class PlanUnassigned(SQLModel, table=True):
+    """A visit a plan left out, with a machine-readable reason and a sentence for people."""
+
+    __tablename__ = "plan_unassigned"
+
+    plan_id: int = Field(foreign_key="plan.id", ondelete="CASCADE", primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", ondelete="RESTRICT", primary_key=True)
+    reason: str = Field(max_length=40)
+    detail: str = Field(default="", sa_type=sa.Text)

@@ -1,0 +1,36 @@
+"""Table for people who log in: administrators, dispatchers and technicians."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlmodel import Field, SQLModel
+
+from schedules.db import UTCDateTime, check, enum_type, utcnow
+
+
+class Role(StrEnum):
+    admin = "admin"
+    dispatcher = "dispatcher"
+    technician = "technician"
+
+
+class User(SQLModel, table=True):
+    """An account; a technician's account is linked to exactly one technician."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (
+        check("(role = 'technician') = (technician_id IS NOT NULL)", "technician_link"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True)
+    full_name: str = Field(max_length=100)
+    password_hash: str = Field(max_length=255)
+    role: Role = Field(sa_type=enum_type(Role, "role"))
+    technician_id: int | None = Field(
+        default=None, foreign_key="technician.id", ondelete="RESTRICT", unique=True
+    )
+    is_active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -1,0 +1,91 @@
+"""Runtime configuration, read from ``DISPATCH_*`` environment variables (or a ``.env`` file)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105  (refused outside development)
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment; build one per process and inject it."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DISPATCH_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    environment: Environment = Field(
+        Environment.development,
+        description="`development`, `test` or `production`; outside development a real secret "
+        "key is required.",
+    )
+    database_url: str = Field(
+        "sqlite:///./dispatch.db",
+        description="SQLAlchemy URL; an SQLite file in the working directory by default, "
+        "e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/dispatch` for PostgreSQL.",
+    )
+    default_timezone: str = Field(
+        "Europe/Moscow",
+        description="IANA timezone used where a region gives none (seed anchor day, CLI dates).",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(DEFAULT_SECRET),
+        description="Key that signs tokens; placeholders are refused outside development.",
+    )
+    solver_time_limit_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        30.0, description="Wall-clock budget of a planning run."
+    )
+    replan_time_limit_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        5.0, description="Wall-clock budget of a re-plan during the day."
+    )
+    host: str = Field("127.0.0.1", description="Address `dispatch serve` binds to.")
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        8000, description="Port `dispatch serve` listens on."
+    )
+    log_level: str = Field("info", description="Log level of the server and CLI.")
+    seed_dir: str | None = Field(
+        None,
+        description="Seed directory `dispatch demo` loads; the committed demo data when unset.",
+    )
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        levels = {"critical", "error", "warning", "info", "debug"}
+        if value.lower() not in levels:
+            raise ValueError(f"log_level {value!r} is not one of {sorted(levels)}")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _real_secret_outside_development(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.environment is not Environment.development and (
+            secret.lower() in PLACEHOLDER_SECRETS or len(secret) < 32
+        ):
+            raise ValueError(
+                f"secret_key must be set to a random value of at least 32 characters when "
+                f"environment is {self.environment.value!r} (set DISPATCH_SECRET_KEY, e.g. "
+                f"from `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+            )
+        return self

@@ -1,0 +1,1 @@
+"""Schedules: time, contracts and money rules (calendars, SLA clocks, quotas, billing)."""

@@ -1,0 +1,31 @@
+"""Domain errors shared by every layer below the API; each names the field and value at fault."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A request the domain refuses; ``api/errors.py`` maps subclasses to HTTP statuses."""
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.value = value
+
+
+class NotFoundError(DomainError):
+    """The named object does not exist (or is not visible to the caller)."""
+
+
+class ConflictError(DomainError):
+    """The change clashes with the current state (a duplicate, a stale version, a transition)."""
+
+
+class InvalidError(DomainError):
+    """The input is well-formed but breaks a domain rule."""
+
+
+class UnavailableError(DomainError):
+    """A service the request needs (database, broker) is down; retrying later may work."""
