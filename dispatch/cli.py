@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlmodel import select
 
@@ -19,6 +20,7 @@ from dispatch import db
 from dispatch.models import Region
 from dispatch.seed.generator import SeedSpec, SpecError, generate
 from dispatch.seed.loader import SeedLoadError, load_directory
+from dispatch.seed.rows import ROW_TYPES
 from dispatch.settings import Settings
 
 app = typer.Typer(
@@ -140,7 +142,12 @@ def seed_generate(
 @seed_app.command("load")
 def seed_load(
     ctx: typer.Context,
-    directory: Annotated[Path, typer.Argument(help="Directory of seed CSV files.")],
+    directory: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Directory of seed CSV files; default: the demo data.", show_default=False
+        ),
+    ] = None,
     anchor: Annotated[
         str | None,
         typer.Option(help="Day 0 of the data (YYYY-MM-DD); default: the next working day."),
@@ -149,19 +156,35 @@ def seed_load(
     """Load DIRECTORY in one transaction; on any error nothing is written."""
     settings = _settings(ctx)
     day0 = _parse_date(anchor, "--anchor") if anchor else None
-    _load(settings, directory, day0)
+    _load(settings, directory or _demo_dir(settings), day0)
+
+
+def _demo_dir(settings: Settings) -> Path:
+    from seed_data import DEFAULT_DIR
+
+    return Path(settings.seed_dir) if settings.seed_dir else DEFAULT_DIR
 
 
 def _load(settings: Settings, directory: Path, anchor: date | None) -> None:
     engine = db.make_engine(settings.database_url)
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
     try:
-        with console.status(f"loading {directory}"), db.transaction(engine) as session:
+        with (
+            Progress(*columns, console=console, transient=True) as bar,
+            db.transaction(engine) as session,
+        ):
+            task = bar.add_task(f"loading {directory}", total=len(ROW_TYPES))
+
+            def advance(file: str) -> None:
+                bar.update(task, advance=1, description=f"loading {file}")
+
             summary = load_directory(
                 session,
                 directory,
                 anchor=anchor,
                 now=datetime.now(UTC),
                 timezone=settings.default_timezone,
+                progress=advance,
             )
     except SeedLoadError as exc:
         errors.print(f"[red]error:[/red] {exc}")
@@ -215,9 +238,7 @@ def demo(
     with console.status("migrating"):
         db.upgrade(settings.database_url)
     if _is_empty(settings):
-        from seed_data import DEFAULT_DIR
-
-        _load(settings, Path(settings.seed_dir) if settings.seed_dir else DEFAULT_DIR, None)
+        _load(settings, _demo_dir(settings), None)
     else:
         console.print("database already holds data; use --fresh to start over")
     shown_port = port or settings.port
@@ -263,7 +284,8 @@ def _safe_url(url: str) -> str:
 
 
 def _counts_table(title: str, counts: dict[str, int]) -> None:
-    table = Table(title=title)
+    console.print(title, soft_wrap=True)
+    table = Table()
     table.add_column("file")
     table.add_column("rows", justify="right")
     for name, count in counts.items():

@@ -81,6 +81,14 @@ def read_directory(directory: Path) -> tuple[dict[type[SeedRow], ParsedFile], li
     if not directory.is_dir():
         issues.append(SeedIssue(str(directory), None, None, None, "is not a directory"))
         return parsed, issues
+    known = {row_type.FILE for row_type in ROW_TYPES}
+    present = {path.name for path in directory.glob("*.csv")}
+    for name in sorted(present - known):
+        issues.append(
+            SeedIssue(name, None, None, None, f"is not a seed file; expected {sorted(known)}")
+        )
+    if not present & known:
+        issues.append(SeedIssue(str(directory), None, None, None, "holds no seed file"))
     for row_type in ROW_TYPES:
         parsed[row_type] = _read_file(directory / row_type.FILE, row_type, issues)
     return parsed, issues
@@ -89,9 +97,7 @@ def read_directory(directory: Path) -> tuple[dict[type[SeedRow], ParsedFile], li
 def _read_file(path: Path, row_type: type[SeedRow], issues: list[SeedIssue]) -> ParsedFile:
     result = ParsedFile()
     name = row_type.FILE
-    if not path.exists():
-        if row_type.REQUIRED:
-            issues.append(SeedIssue(name, None, None, None, "the file is missing"))
+    if not path.exists():  # every file is optional: a missing one loads nothing
         return result
     try:
         # utf-8-sig: spreadsheet programs often prepend a byte-order mark.
@@ -156,17 +162,18 @@ def load_directory(
     anchor: date | None = None,
     now: datetime,
     timezone: str,
+    progress: Callable[[str], None] | None = None,
 ) -> LoadSummary:
     """Validate and load ``directory`` through ``session`` (flushes, never commits: the caller
     owns the transaction). Raises SeedLoadError listing every problem; the caller then rolls
-    back, so nothing is written."""
+    back, so nothing is written. ``progress`` hears each file's name as its loading starts."""
     parsed, issues = read_directory(directory)
     if issues:
         raise SeedLoadError(issues)
     if anchor is None:
         holidays = {r.date for _, r in parsed[resolve.HolidayRow].rows}  # type: ignore[attr-defined]
         anchor = next_working_day(now.astimezone(ZoneInfo(timezone)).date(), holidays)
-    writer = _Writer(session, parsed, anchor=anchor, now=now)
+    writer = _Writer(session, parsed, anchor=anchor, now=now, progress=progress)
     writer.run()
     if writer.issues:
         raise SeedLoadError(writer.issues)
@@ -183,7 +190,9 @@ class _Writer:
         *,
         anchor: date,
         now: datetime,
+        progress: Callable[[str], None] | None = None,
     ) -> None:
+        self.progress = progress or (lambda _file: None)
         self.session = session
         self.parsed = parsed
         self.issues: list[SeedIssue] = []
@@ -197,15 +206,17 @@ class _Writer:
         self.issues.append(SeedIssue(self.file, self.row, column, shown, message))
 
     def run(self) -> None:
-        broken = {t: p.broken_keys for t, p in self.parsed.items()}
-        self.ctx.broken = broken
+        self.ctx.broken = {t: set(p.broken_keys) for t, p in self.parsed.items()}
         for row_type, build in resolve.BUILDERS.items():
             self.file = row_type.FILE
+            self.progress(self.file)
             built: list[tuple[int, SeedRow, Callable[[], SQLModel]]] = []
             for number, row in self.parsed[row_type].rows:
                 self.row = number
                 factory = build(self.ctx, row, number)
-                if factory is not None:
+                if factory is None:
+                    self.ctx.mark_broken(row)
+                else:
                     built.append((number, row, factory))
             self._insert(row_type, built)
             self.counts[self.file] = len(self.parsed[row_type].rows)
@@ -232,7 +243,9 @@ class _Writer:
         except IntegrityError:
             objects = self._insert_one_by_one(built)
         for (_, row, _), obj in zip(built, objects, strict=True):
-            if obj is not None:
+            if obj is None:
+                self.ctx.mark_broken(row)
+            else:
                 self.ctx.remember(row, obj)
 
     def _insert_one_by_one(

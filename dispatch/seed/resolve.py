@@ -88,6 +88,12 @@ class Context:
     _hashes: dict[str, str] = field(default_factory=dict)
     _request_regions: dict[int, Region] = field(default_factory=dict)
 
+    def mark_broken(self, row: SeedRow) -> None:
+        """Rows referring to ``row`` are not reported: its own error says what to fix."""
+        key = getattr(row, "code", None) or getattr(row, "username", None)
+        if key is not None:
+            self.broken.setdefault(type(row), set()).add(key)
+
     def remember(self, row: SeedRow, obj: SQLModel) -> None:
         key = getattr(row, "code", None) or getattr(row, "username", None)
         if key is not None:

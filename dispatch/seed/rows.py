@@ -106,7 +106,6 @@ class SeedRow(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
     FILE: ClassVar[str]
-    REQUIRED: ClassVar[bool] = True
 
     @model_validator(mode="before")
     @classmethod
@@ -161,7 +160,6 @@ class _WeeklyHoursRow(SeedRow):
 
 class BusinessHoursRow(_WeeklyHoursRow):
     FILE = "business_hours.csv"
-    REQUIRED = False
     region: Code
     weekday: Weekday
     opens: ClockTime
@@ -170,7 +168,6 @@ class BusinessHoursRow(_WeeklyHoursRow):
 
 class HolidayRow(SeedRow):
     FILE = "holidays.csv"
-    REQUIRED = False
     region: Code
     date: date
     name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -206,7 +203,6 @@ class SiteRow(SeedRow):
 
 class SiteAccessHoursRow(_WeeklyHoursRow):
     FILE = "site_access_hours.csv"
-    REQUIRED = False
     site: Code
     weekday: Weekday
     opens: ClockTime
@@ -323,7 +319,6 @@ class WorkPatternRow(SeedRow):
 
 class CalendarExceptionRow(SeedRow):
     FILE = "calendar_exceptions.csv"
-    REQUIRED = False
     technician: Code
     kind: ExceptionKind
     starts_day: DayOffset
@@ -343,7 +338,6 @@ class UserRow(SeedRow):
     """Demo accounts only: the password column is plain text and hashed on load."""
 
     FILE = "users.csv"
-    REQUIRED = False
     username: Annotated[
         str, StringConstraints(min_length=3, max_length=64, pattern=r"^[a-z0-9._-]+$")
     ]

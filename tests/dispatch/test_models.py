@@ -177,7 +177,11 @@ CASES: list[
         lambda s: _visit(s, status="scheduled"),
         ("ck_visit_scheduled_has_technician",),
     ),
-    ("visit status is known", lambda s: _visit(s, status="lost", technician_id=f.make_technician(s).id), ("ck_visit_status",)),
+    (
+        "visit status is known",
+        lambda s: _visit(s, status="lost", technician_id=f.make_technician(s).id),
+        ("ck_visit_status",),
+    ),
     (
         "time window ends after it starts",
         lambda s: (
