@@ -18,9 +18,10 @@ from sqlmodel import select
 
 from dispatch import db
 from dispatch.models import Region
-from dispatch.seed.generator import SeedSpec, SpecError, generate
+from dispatch.seed.generator import generate
 from dispatch.seed.loader import SeedLoadError, load_directory
 from dispatch.seed.rows import ROW_TYPES
+from dispatch.seed.spec import SeedSpec, SpecError
 from dispatch.settings import Settings
 
 app = typer.Typer(

@@ -138,7 +138,9 @@ class Visit(SQLModel, table=True):
     # Bumped on every change; the API's ETag and optimistic locking read it.
     revision: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
+    )
 
 
 class VisitSkill(SQLModel, table=True):

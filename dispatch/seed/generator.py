@@ -2,38 +2,31 @@
 
 from __future__ import annotations
 
-import csv
 import math
 import random
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
-from dispatch.models import Channel, Role, Triage, Urgency
+from dispatch.models import Role
 from dispatch.seed import catalogue as cat
 from dispatch.seed.geography import REGIONS, TOWN_STREETS, Locality, RegionSpec
 from dispatch.seed.rows import (
-    ROW_TYPES,
     BusinessHoursRow,
     CalendarExceptionRow,
     ContractRow,
     CustomerRow,
     HolidayRow,
     RegionRow,
-    RequestRow,
-    SeedRow,
     SiteAccessHoursRow,
     SiteRow,
     SkillRow,
     TechnicianRow,
     TechnicianSkillRow,
     UserRow,
-    VisitRow,
-    VisitSkillRow,
-    VisitWindowRow,
     WorkPatternRow,
 )
+from dispatch.seed.spec import KINDS, TIERS, SeedSet, SeedSpec
+from dispatch.seed.workload import GeneratedSite, GeneratedTechnician, Workload
 from schedules.calendars import parse_hhmm
 from schedules.models import ContractKind, Coverage, ExceptionKind, OveragePolicy, QuotaPeriod, Tier
 
@@ -43,101 +36,11 @@ DEMO_PASSWORDS = {
     Role.dispatcher: "demo-dispatcher-2026",
     Role.technician: "demo-technician-2026",
 }
-TIERS = (Tier.platinum, Tier.gold, Tier.silver, Tier.bronze)
-KINDS = (ContractKind.managed, ContractKind.time_and_materials, ContractKind.prepaid_hours)
 EARTH_RADIUS_KM = 6371.0
-
-
-class SpecError(ValueError):
-    """A generator parameter is out of range; the message names it and its value."""
-
-
-@dataclass(frozen=True)
-class SeedSpec:
-    """How much to generate. Unset counts scale with the number of technicians."""
-
-    technicians: int = 40
-    requests: int = 400
-    sites: int | None = None
-    contracts: int | None = None
-    regions: int | None = None
-    days: int = 5
-    seed: int = 2026
-
-    def __post_init__(self) -> None:
-        checks = {
-            "technicians": (self.technicians, 2, 20_000),
-            "requests": (self.requests, 0, 200_000),
-            "days": (self.days, 1, 60),
-            "regions": (self.region_count, 1, len(REGIONS)),
-            "sites": (self.site_count, 1, 100_000),
-            "contracts": (self.contract_count, len(KINDS) * len(TIERS), 20_000),
-        }
-        for name, (value, low, high) in checks.items():
-            if not low <= value <= high:
-                raise SpecError(f"{name}={value} is outside {low}..{high}")
-        if self.technicians < 2 * self.region_count:
-            raise SpecError(
-                f"technicians={self.technicians} is fewer than 2 per region "
-                f"(regions={self.region_count})"
-            )
-
-    @property
-    def region_count(self) -> int:
-        return self.regions if self.regions is not None else min(4, len(REGIONS))
-
-    @property
-    def site_count(self) -> int:
-        return self.sites if self.sites is not None else 3 * self.technicians
-
-    @property
-    def contract_count(self) -> int:
-        return self.contracts if self.contracts is not None else max(25, self.technicians // 2)
-
-
-@dataclass
-class SeedSet:
-    """Generated rows per file, in load order."""
-
-    rows: dict[type[SeedRow], list[SeedRow]] = field(
-        default_factory=lambda: {row_type: [] for row_type in ROW_TYPES}
-    )
-
-    def add(self, row: SeedRow) -> None:
-        self.rows[type(row)].append(row)
-
-    def __getitem__(self, row_type: type[SeedRow]) -> list[SeedRow]:
-        return self.rows[row_type]
-
-    def write(self, out: Path) -> dict[str, int]:
-        """Write one CSV per file into ``out``; returns the row count per file."""
-        out.mkdir(parents=True, exist_ok=True)
-        counts = {}
-        for row_type, rows in self.rows.items():
-            with (out / row_type.FILE).open("w", newline="", encoding="utf-8") as handle:
-                writer = csv.DictWriter(handle, fieldnames=row_type.columns(), lineterminator="\n")
-                writer.writeheader()
-                writer.writerows(row.to_csv() for row in rows)
-            counts[row_type.FILE] = len(rows)
-        return counts
 
 
 def generate(spec: SeedSpec | None = None) -> SeedSet:
     return _Generator(spec or SeedSpec()).run()
-
-
-@dataclass
-class _Site:
-    row: SiteRow
-    region: RegionSpec
-    weekday_open: int
-    weekday_close: int
-
-
-@dataclass
-class _Tech:
-    row: TechnicianRow
-    skills: dict[str, int]
 
 
 class _Generator:
@@ -148,8 +51,8 @@ class _Generator:
         self.regions = REGIONS[: spec.region_count]
         self.customer_kinds: dict[str, cat.CustomerKind] = {}
         self.contracts_of: dict[str, list[ContractRow]] = defaultdict(list)
-        self.sites: list[_Site] = []
-        self.techs_by_region: dict[str, list[_Tech]] = defaultdict(list)
+        self.sites: list[GeneratedSite] = []
+        self.techs_by_region: dict[str, list[GeneratedTechnician]] = defaultdict(list)
         self.used_names: set[str] = set()
 
     def run(self) -> SeedSet:
@@ -159,7 +62,15 @@ class _Generator:
         self._sites()
         self._technicians()
         self._users()
-        self._requests_and_visits()
+        Workload(
+            spec=self.spec,
+            rng=self.rng,
+            out=self.out,
+            sites=self.sites,
+            technicians=self.techs_by_region,
+            contracts_of=self.contracts_of,
+            person=self._person,
+        ).generate()
         return self.out
 
     # -- places and people ----------------------------------------------------------------
@@ -352,7 +263,7 @@ class _Generator:
                 self.out.add(
                     SiteAccessHoursRow(site=code, weekday=weekday, opens=opens, closes=closes)
                 )
-            self.sites.append(_Site(row, region, opens, closes))
+            self.sites.append(GeneratedSite(row, region, opens, closes))
 
     def _technicians(self) -> None:
         # Staff follows the work: regions get technicians in proportion to their sites.
@@ -403,7 +314,7 @@ class _Generator:
         self.out.add(row)
         for skill in sorted(levels):
             self.out.add(TechnicianSkillRow(technician=code, skill=skill, level=levels[skill]))
-        self.techs_by_region[region.code].append(_Tech(row, levels))
+        self.techs_by_region[region.code].append(GeneratedTechnician(row, levels))
         self._work_pattern(code)
         self._calendar_exception(code)
 
@@ -488,150 +399,3 @@ class _Generator:
                         password=DEMO_PASSWORDS[Role.technician],
                     )
                 )
-
-    # -- the work -------------------------------------------------------------------------
-
-    def _requests_and_visits(self) -> None:
-        shares = [s.share for s in cat.SKILLS]
-        for index in range(self.spec.requests):
-            site = self.rng.choice(self.sites)
-            skill = self.rng.choices(cat.SKILLS, weights=shares)[0]
-            urgency = self.rng.choices(
-                (Urgency.emergency, Urgency.high, Urgency.normal, Urgency.low),
-                weights=(0.05, 0.15, 0.6, 0.2),
-            )[0]
-            contract = self._contract_for(site.row.customer)
-            number = index + 1
-            request = self._request(number, site, contract, skill, urgency)
-            self.out.add(request)
-            self._visit(number, request, site, contract, skill, urgency)
-
-    def _contract_for(self, customer: str) -> ContractRow:
-        options = self.contracts_of[customer]
-        # Managed contracts carry most of the work where a customer has one.
-        weights = [3 if c.kind is ContractKind.managed else 1 for c in options]
-        return self.rng.choices(options, weights=weights)[0]
-
-    def _request(
-        self,
-        number: int,
-        site: _Site,
-        contract: ContractRow,
-        skill: cat.SkillSpec,
-        urgency: Urgency,
-    ) -> RequestRow:
-        monitored = skill.code in ("servers", "ups", "network")
-        channel = self.rng.choices(
-            (Channel.phone, Channel.email, Channel.portal, Channel.monitoring),
-            weights=(0.45, 0.25, 0.2, 0.3 if monitored else 0.02),
-        )[0]
-        if urgency is Urgency.emergency:
-            minutes_ago = self.rng.randint(20, 240)
-        else:
-            minutes_ago = self.rng.randint(6 * 60, 5 * 24 * 60)
-        contact = site.row.contact_name or self._person()
-        description = self.rng.choice(skill.faults).format(n=self.rng.randint(2, 8))
-        return RequestRow(
-            code=f"SR-{number:06d}",
-            site=site.row.code,
-            contract=contract.code,
-            channel=channel,
-            urgency=urgency,
-            contact_name=contact,
-            contact_phone=site.row.contact_phone,
-            description=description,
-            registered_minutes_ago=minutes_ago,
-            triage=Triage.escalated,
-            remote_minutes=self.rng.choice((5, 10, 15, 20, 30)),
-        )
-
-    def _visit(
-        self,
-        number: int,
-        request: RequestRow,
-        site: _Site,
-        contract: ContractRow,
-        skill: cat.SkillSpec,
-        urgency: Urgency,
-    ) -> None:
-        code = f"V-{number:06d}"
-        last_day = self.spec.days - 1
-        low, high = skill.minutes
-        duration = 15 * self.rng.randint(low // 15, high // 15)
-        if urgency is Urgency.emergency:
-            earliest, due = 0, 0
-        elif urgency is Urgency.high:
-            earliest = self.rng.randint(0, min(1, last_day))
-            due = min(last_day, earliest + 1)
-        else:
-            earliest = self.rng.randint(0, last_day)
-            due = min(last_day, earliest + self.rng.choice((0, 1, 1, 2)))
-        needs = {skill.code: self.rng.choice(skill.levels)}
-        for main, second, probability in cat.SKILL_PAIRS:
-            if main == skill.code and self.rng.random() < probability:
-                needs.setdefault(second, self.rng.choice((1, 2)))
-        pinned = None
-        if urgency is not Urgency.emergency and self.rng.random() < 0.02:
-            pinned = self._able_technician(site.region.code, needs)
-        self.out.add(
-            VisitRow(
-                code=code,
-                request=request.code,
-                duration_minutes=duration,
-                priority=_priority(contract.tier, urgency),
-                earliest_day=earliest,
-                due_day=due,
-                pinned_technician=pinned,
-                pinned_day=earliest if pinned else None,
-                notes=self.rng.choice(cat.VISIT_NOTES) if self.rng.random() < 0.15 else None,
-            )
-        )
-        for skill_code in sorted(needs):
-            self.out.add(VisitSkillRow(visit=code, skill=skill_code, min_level=needs[skill_code]))
-        for day in range(earliest, due + 1):
-            for starts, ends in self._windows(site, duration, urgency):
-                self.out.add(VisitWindowRow(visit=code, day=day, starts=starts, ends=ends))
-
-    def _windows(self, site: _Site, duration: int, urgency: Urgency) -> list[tuple[int, int]]:
-        """Arrival windows, each leaving time to finish before the site closes."""
-        latest_arrival = site.weekday_close - duration
-        if urgency is Urgency.emergency:
-            wanted = [(480, 1200)]
-        else:
-            shape = self.rng.choices(
-                ("all_day", "morning", "afternoon", "two", "slot"),
-                weights=(0.4, 0.25, 0.2, 0.1, 0.05),
-            )[0]
-            slot_start = 60 * self.rng.randint(9, 15)
-            wanted = {
-                "all_day": [(540, 1080)],
-                "morning": [(540, 780)],
-                "afternoon": [(780, 1080)],
-                "two": [(540, 660), (900, 1020)],
-                "slot": [(slot_start, slot_start + 120)],
-            }[shape]
-        windows = [
-            (max(start, site.weekday_open), min(end, latest_arrival)) for start, end in wanted
-        ]
-        windows = [(s, e) for s, e in windows if e > s]
-        return windows or [(site.weekday_open, max(site.weekday_open + 15, latest_arrival))]
-
-    def _able_technician(self, region: str, needs: dict[str, int]) -> str | None:
-        able = [
-            t.row.code
-            for t in self.techs_by_region[region]
-            if all(t.skills.get(s, 0) >= level for s, level in needs.items())
-        ]
-        return self.rng.choice(able) if able else None
-
-
-def _priority(tier: Tier, urgency: Urgency) -> int:
-    """Visit priority 1-100 from the contract tier and the request's urgency."""
-    tier_points = {Tier.platinum: 40, Tier.gold: 30, Tier.silver: 20, Tier.bronze: 10}[tier]
-    urgency_points = {
-        Urgency.emergency: 60,
-        Urgency.high: 35,
-        Urgency.normal: 15,
-        Urgency.low: 0,
-    }[urgency]
-    return min(100, max(1, tier_points + urgency_points))

@@ -162,18 +162,36 @@ def region(ctx: Context, row: RegionRow, number: int) -> Factory | None:
     return _make(Region, **row.model_dump())
 
 
-def business_hours(ctx: Context, row: BusinessHoursRow, number: int) -> Factory | None:
-    owner = ctx.lookup(Region, row.region, "region")
-    if owner is None or not ctx.unique(
-        BusinessHoursRow, (row.region, row.weekday), number, "weekday"
-    ):
+def _weekly_hours(
+    ctx: Context,
+    row: BusinessHoursRow | SiteAccessHoursRow,
+    number: int,
+    *,
+    owner: tuple[type[SQLModel], str, str],
+    table: type[SQLModel],
+    foreign_key: str,
+) -> Factory | None:
+    model, code, column = owner
+    found = ctx.lookup(model, code, column)
+    if found is None or not ctx.unique(type(row), (code, row.weekday), number, "weekday"):
         return None
     return _make(
-        BusinessHours,
-        region_id=owner.id,
+        table,
+        **{foreign_key: found.id},
         weekday=row.weekday,
         opens_minute=row.opens,
         closes_minute=row.closes,
+    )
+
+
+def business_hours(ctx: Context, row: BusinessHoursRow, number: int) -> Factory | None:
+    return _weekly_hours(
+        ctx,
+        row,
+        number,
+        owner=(Region, row.region, "region"),
+        table=BusinessHours,
+        foreign_key="region_id",
     )
 
 
@@ -206,17 +224,13 @@ def site(ctx: Context, row: SiteRow, number: int) -> Factory | None:
 
 
 def site_access_hours(ctx: Context, row: SiteAccessHoursRow, number: int) -> Factory | None:
-    owner = ctx.lookup(Site, row.site, "site")
-    if owner is None or not ctx.unique(
-        SiteAccessHoursRow, (row.site, row.weekday), number, "weekday"
-    ):
-        return None
-    return _make(
-        SiteAccessHours,
-        site_id=owner.id,
-        weekday=row.weekday,
-        opens_minute=row.opens,
-        closes_minute=row.closes,
+    return _weekly_hours(
+        ctx,
+        row,
+        number,
+        owner=(Site, row.site, "site"),
+        table=SiteAccessHours,
+        foreign_key="site_id",
     )
 
 

@@ -378,3 +378,13 @@ def test_deleting_a_site_with_requests_is_refused(session: Session) -> None:
     with pytest.raises(IntegrityError), session.begin_nested():
         session.execute(sa.delete(Site).where(Site.id == request.site_id))
     assert session.exec(select(Site).where(Site.id == request.site_id)).one()
+
+
+def test_changing_a_visit_stamps_updated_at(session: Session) -> None:
+    visit = f.make_visit(session)
+    before = visit.updated_at
+    visit.notes = "Bring a ladder"
+    session.add(visit)
+    session.flush()
+    session.refresh(visit)
+    assert visit.updated_at > before

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dispatch.seed.generator import SeedSpec, generate
+from dispatch.seed.generator import generate
+from dispatch.seed.spec import SeedSpec
 
 SMALL = SeedSpec(technicians=6, requests=24, sites=10, contracts=12, regions=2, days=3, seed=11)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dispatch.seed.catalogue import SKILLS, russian_holidays
-from dispatch.seed.generator import SeedSpec, SpecError, generate
+from dispatch.seed.generator import generate
 from dispatch.seed.rows import (
     ContractRow,
     RegionRow,
@@ -24,6 +24,7 @@ from dispatch.seed.rows import (
     VisitSkillRow,
     VisitWindowRow,
 )
+from dispatch.seed.spec import SeedSpec, SpecError
 from schedules.models import ContractKind, Tier
 from seed_data import DEFAULT_DIR
 
