@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print a table and append their figures to benchmarks/RESULTS.md."""

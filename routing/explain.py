@@ -1,0 +1,189 @@
+"""Why each left-out job is out: a reason found by testing the job against every technician
+shift and every route, never guessed, and a sentence a dispatcher can act on."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from routing.insertion import insertions
+from routing.prepare import DAY, DAY_RULE, SKILL, Prepared, Vehicle
+from routing.schedule import Timing, schedule
+from routing.solution import Reason, Unassigned
+
+MAX_NAMED = 5
+
+
+def clock(seconds: int) -> str:
+    """'day 1 09:30' for a time in seconds from the start of day 0."""
+    day, rest = divmod(seconds, DAY)
+    return f"day {day} {rest // 3600:02d}:{rest % 3600 // 60:02d}"
+
+
+def explain(
+    prep: Prepared,
+    routes: Sequence[Sequence[int]],
+    timings: Sequence[Timing | None],
+    left_out: Sequence[int],
+) -> list[Unassigned]:
+    return [_explain(prep, routes, timings, j) for j in left_out]
+
+
+def _explain(
+    prep: Prepared, routes: Sequence[Sequence[int]], timings: Sequence[Timing | None], j: int
+) -> Unassigned:
+    job = prep.jobs[j]
+    if prep.unreachable(j):
+        return Unassigned(
+            job.id, Reason.invalid_location, "No route leads to or from its location."
+        )
+    refusals = {v.index: prep.refusal(j, v) for v in prep.vehicles}
+    eligible = [prep.vehicles[v] for v, refusal in refusals.items() if refusal is None]
+    if not eligible:
+        return _nobody(prep, j, refusals)
+    windows = prep.windows(j)
+    if not windows:
+        return Unassigned(
+            job.id,
+            Reason.time_window_unreachable,
+            "Its time windows all close before its latest allowed arrival.",
+        )
+    alone = {v.index: schedule(prep, v, [j]) for v in eligible}
+    fitting = [prep.vehicles[v] for v, result in alone.items() if isinstance(result, Timing)]
+    if not fitting:
+        return _never_fits(prep, j, eligible, alone)
+    if any(True for _ in insertions(prep, routes, timings, j)):
+        # Only reachable when explaining without repairing first.
+        return Unassigned(
+            job.id,
+            Reason.displaced_by_higher_priority,
+            "It still fits a route; the search ran out of time before placing it.",
+        )
+    return _displaced(prep, routes, timings, j, fitting)
+
+
+def _nobody(prep: Prepared, j: int, refusals: dict[int, str | None]) -> Unassigned:
+    job = prep.jobs[j]
+    on_other_days = sorted({prep.vehicles[v].tech.id for v, r in refusals.items() if r == DAY_RULE})
+    if on_other_days:
+        due = prep.due_day(job)
+        days = (
+            f"day {job.pinned_day}"
+            if job.pinned_day is not None
+            else f"days {job.earliest_day}-{due}"
+        )
+        return Unassigned(
+            job.id,
+            Reason.no_shift_on_allowed_days,
+            f"Technicians who could do it ({_names(on_other_days)}) have no shift on {days}.",
+        )
+    skilled_elsewhere = [v for v, r in refusals.items() if r != SKILL]
+    if skilled_elsewhere:
+        return Unassigned(
+            job.id,
+            Reason.no_skilled_technician,
+            "No technician it may be given to has the skills: it is restricted to "
+            f"{_restriction(job)} and the region or skills do not match.",
+        )
+    return Unassigned(job.id, Reason.no_skilled_technician, _missing_skills(prep, j))
+
+
+def _restriction(job) -> str:  # type: ignore[no-untyped-def]
+    if job.started_by or job.pinned_technician:
+        return f"technician {job.started_by or job.pinned_technician}"
+    if job.allowed_technicians is not None:
+        return f"technicians {_names(sorted(job.allowed_technicians))}"
+    return "technicians of its region"
+
+
+def _missing_skills(prep: Prepared, j: int) -> str:
+    job = prep.jobs[j]
+    parts = []
+    for skill, level in job.skills.items():
+        best = max((t.skills.get(skill, 0) for t in prep.problem.technicians), default=0)
+        if best < level:
+            parts.append(f"{skill} at level {level} (best available: {best or 'none'})")
+    if parts:
+        return "Nobody has " + "; ".join(parts) + "."
+    return (
+        "No single technician has all of "
+        + ", ".join(f"{s} {lv}" for s, lv in job.skills.items())
+        + "."
+    )
+
+
+def _never_fits(
+    prep: Prepared, j: int, eligible: list[Vehicle], alone: dict[int, object]
+) -> Unassigned:
+    job = prep.jobs[j]
+    if all(
+        prep.jobs[j].demand > (v.tech.capacity if v.tech.capacity is not None else job.demand)
+        for v in eligible
+    ):
+        return Unassigned(
+            job.id,
+            Reason.exceeds_capacity,
+            f"It needs a load of {job.demand}, more than any eligible technician carries.",
+        )
+    if not any(_fits_ignoring_windows(prep, v, j) for v in eligible):
+        longest = max(v.shift.end - v.shift.start for v in eligible)
+        return Unassigned(
+            job.id,
+            Reason.exceeds_shift_length,
+            f"{prep.service(j, eligible[0]) // 60} min on site plus travel and breaks does not fit "
+            f"any eligible shift or working-time limit (longest shift {longest // 60} min).",
+        )
+    spans = ", ".join(f"{clock(s)}-{clock(e)}" for s, e in prep.windows(j))
+    return Unassigned(
+        job.id,
+        Reason.time_window_unreachable,
+        f"No eligible technician can start it within {spans}, even with an empty day.",
+    )
+
+
+def _fits_ignoring_windows(prep: Prepared, v: Vehicle, j: int) -> bool:
+    seconds = prep.matrices.seconds
+    travel = int(seconds[v.start_point, j]) + int(seconds[j, v.end_point])
+    service = prep.service(j, v)
+    paused = sum(b.duration for b in v.breaks)
+    limit = v.tech.max_work_seconds
+    return v.shift.start + travel + service + paused <= v.shift.end and (
+        limit is None or travel + service <= limit
+    )
+
+
+def _displaced(
+    prep: Prepared,
+    routes: Sequence[Sequence[int]],
+    timings: Sequence[Timing | None],
+    j: int,
+    fitting: list[Vehicle],
+) -> Unassigned:
+    job = prep.jobs[j]
+    windows = prep.windows(j)
+    holders: dict[int, int] = {}
+    for v in fitting:
+        timing = timings[v.index]
+        if timing is None:
+            continue
+        for k, other in enumerate(routes[v.index]):
+            start, end = timing.starts[k], timing.ends[k]
+            if any(start <= w_end and end >= w_start for w_start, w_end in windows):
+                holders[other] = prep.jobs[other].priority
+        if not holders:  # full for lack of working time or capacity, not of clock time
+            for other in routes[v.index]:
+                holders[other] = prep.jobs[other].priority
+    named = sorted(holders, key=lambda o: (-holders[o], prep.jobs[o].id))[:MAX_NAMED]
+    names = ", ".join(f"{prep.jobs[o].id} (priority {holders[o]})" for o in named)
+    techs = _names(sorted({v.tech.id for v in fitting}))
+    return Unassigned(
+        job.id,
+        Reason.displaced_by_higher_priority,
+        f"It would fit an empty day of {techs}, but their routes have no room left in its "
+        f"windows; the time is held by {names or 'other visits'} (its priority: {job.priority}).",
+        displaced_by=tuple(prep.jobs[o].id for o in named),
+    )
+
+
+def _names(ids: Sequence[str]) -> str:
+    shown = ", ".join(ids[:MAX_NAMED])
+    return shown + (f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else "")
