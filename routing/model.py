@@ -93,7 +93,10 @@ def build(prep: Prepared) -> Built:
             for (_, end), (begin, _) in pairwise(windows):  # merged, so gaps are real
                 cumul.RemoveInterval(end + 1, begin - 1)
             if len(allowed) < len(vehicles):
-                routing.SetAllowedVehiclesForIndex(allowed, index)
+                # SetAllowedVehiclesForIndex cannot be called from Python in OR-Tools 9.15
+                # (its span argument has no wrapper); the vehicle variable's domain says the
+                # same, and OR-Tools' vehicle-var filter applies it during local search.
+                routing.VehicleVar(index).SetValues([-1, *allowed])
         if job.sla_deadline is not None and job.sla_penalty_per_minute:
             time.SetCumulVarSoftUpperBound(index, job.sla_deadline, 60 * job.sla_penalty_per_minute)
         routing.AddDisjunction([index], drop_penalty(prep, j))

@@ -57,9 +57,15 @@ class SolveParams:
         return self.solution_limit is not None
 
     @classmethod
-    def for_tests(cls, solutions: int = 50) -> SolveParams:
-        """Deterministic and quick: the same problem always gives the same plan."""
-        return cls(time_limit_seconds=120.0, solution_limit=solutions, workers=1)
+    def for_tests(cls, solutions: int = 1000) -> SolveParams:
+        """Deterministic and quick: greedy descent stops at its first local optimum (or after
+        ``solutions``), so the same problem gives the same plan on any machine."""
+        return cls(
+            time_limit_seconds=120.0,
+            solution_limit=solutions,
+            workers=1,
+            metaheuristic="GREEDY_DESCENT",
+        )
 
 
 @dataclass(frozen=True, slots=True)
