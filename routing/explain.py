@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from routing.insertion import insertions
-from routing.prepare import DAY, DAY_RULE, SKILL, Prepared, Vehicle
+from routing.prepare import DAY, Prepared, Vehicle
 from routing.schedule import Timing, schedule
 from routing.solution import Reason, Unassigned
 
@@ -24,46 +26,59 @@ def explain(
     routes: Sequence[Sequence[int]],
     timings: Sequence[Timing | None],
     left_out: Sequence[int],
+    *,
+    repaired: bool = False,
 ) -> list[Unassigned]:
-    return [_explain(prep, routes, timings, j) for j in left_out]
+    """Reasons for ``left_out``. With ``repaired`` the caller vouches that none of them fits
+    any route (repair tried every job), which spares testing that again."""
+    return [_explain(prep, routes, timings, j, repaired) for j in left_out]
 
 
 def _explain(
-    prep: Prepared, routes: Sequence[Sequence[int]], timings: Sequence[Timing | None], j: int
+    prep: Prepared,
+    routes: Sequence[Sequence[int]],
+    timings: Sequence[Timing | None],
+    j: int,
+    repaired: bool,
 ) -> Unassigned:
     job = prep.jobs[j]
     if prep.unreachable(j):
         return Unassigned(
             job.id, Reason.invalid_location, "No route leads to or from its location."
         )
-    refusals = {v.index: prep.refusal(j, v) for v in prep.vehicles}
-    eligible = [prep.vehicles[v] for v, refusal in refusals.items() if refusal is None]
+    static, day = prep.masks(j)
+    eligible = [prep.vehicles[v] for v in prep.allowed[j]]
     if not eligible:
-        return _nobody(prep, j, refusals)
-    windows = prep.windows(j)
-    if not windows:
+        return _nobody(prep, j, static, day)
+    if not prep.windows(j):
         return Unassigned(
             job.id,
             Reason.time_window_unreachable,
             "Its time windows all close before its latest allowed arrival.",
         )
-    alone = {v.index: schedule(prep, v, [j]) for v in eligible}
-    fitting = [prep.vehicles[v] for v, result in alone.items() if isinstance(result, Timing)]
+    fitting = []
+    for v in eligible:  # a few vehicles that could take it on an empty day are enough to name
+        if isinstance(schedule(prep, v, [j]), Timing):
+            fitting.append(v)
+            if len(fitting) == MAX_NAMED:
+                break
     if not fitting:
-        return _never_fits(prep, j, eligible, alone)
-    if any(True for _ in insertions(prep, routes, timings, j)):
-        # Only reachable when explaining without repairing first.
+        return _never_fits(prep, j, eligible)
+    place = None if repaired else next(insertions(prep, routes, timings, j), None)
+    if place is not None:
+        vehicle = prep.vehicles[place.vehicle]
         return Unassigned(
             job.id,
-            Reason.displaced_by_higher_priority,
-            "It still fits a route; the search ran out of time before placing it.",
+            Reason.not_placed,
+            f"It fits the route of {vehicle.tech.id} on day {vehicle.day}, "
+            "but the planner did not place it.",
         )
     return _displaced(prep, routes, timings, j, fitting)
 
 
-def _nobody(prep: Prepared, j: int, refusals: dict[int, str | None]) -> Unassigned:
+def _nobody(prep: Prepared, j: int, static: np.ndarray, day: np.ndarray) -> Unassigned:
     job = prep.jobs[j]
-    on_other_days = sorted({prep.vehicles[v].tech.id for v, r in refusals.items() if r == DAY_RULE})
+    on_other_days = sorted({prep.vehicles[v].tech.id for v in np.flatnonzero(static & ~day)})
     if on_other_days:
         due = prep.due_day(job)
         days = (
@@ -76,8 +91,7 @@ def _nobody(prep: Prepared, j: int, refusals: dict[int, str | None]) -> Unassign
             Reason.no_shift_on_allowed_days,
             f"Technicians who could do it ({_names(on_other_days)}) have no shift on {days}.",
         )
-    skilled_elsewhere = [v for v, r in refusals.items() if r != SKILL]
-    if skilled_elsewhere:
+    if _skilled_somewhere(prep, j):
         return Unassigned(
             job.id,
             Reason.no_skilled_technician,
@@ -85,6 +99,15 @@ def _nobody(prep: Prepared, j: int, refusals: dict[int, str | None]) -> Unassign
             f"{_restriction(job)} and the region or skills do not match.",
         )
     return Unassigned(job.id, Reason.no_skilled_technician, _missing_skills(prep, j))
+
+
+def _skilled_somewhere(prep: Prepared, j: int) -> bool:
+    """Some technician has the skills, so the other rules (region, who may take it) refused."""
+    job = prep.jobs[j]
+    return any(
+        all(t.skills.get(s, 0) >= level for s, level in job.skills.items())
+        for t in prep.problem.technicians
+    )
 
 
 def _restriction(job) -> str:  # type: ignore[no-untyped-def]
@@ -111,9 +134,7 @@ def _missing_skills(prep: Prepared, j: int) -> str:
     )
 
 
-def _never_fits(
-    prep: Prepared, j: int, eligible: list[Vehicle], alone: dict[int, object]
-) -> Unassigned:
+def _never_fits(prep: Prepared, j: int, eligible: list[Vehicle]) -> Unassigned:
     job = prep.jobs[j]
     if all(
         prep.jobs[j].demand > (v.tech.capacity if v.tech.capacity is not None else job.demand)

@@ -1,5 +1,9 @@
-"""Where a job could still go: every feasible insertion of a job into the current routes,
-with sound pruning (no feasible insertion is ever skipped)."""
+"""Where a job could still go: every feasible insertion of a job into the current routes.
+
+Pruning is sound (no feasible insertion is ever skipped): positions are first tested against
+bounds computed without breaks (breaks only ever make a route later), and only survivors are
+scheduled exactly.
+"""
 
 from __future__ import annotations
 
@@ -18,39 +22,108 @@ class Insertion:
     added_seconds: int
 
 
-def insertions(
-    prep: Prepared, routes: Sequence[Sequence[int]], timings: Sequence[Timing | None], j: int
-) -> Iterator[Insertion]:
-    """Feasible places for job ``j`` among the vehicles allowed to take it."""
+@dataclass(frozen=True, slots=True)
+class Bounds:
+    """Per stop of a route, ignoring breaks: the earliest it can end and the latest it can
+    start with the rest of the route still on time."""
+
+    ends: tuple[int, ...]
+    latest: tuple[int, ...]
+
+
+def bounds(prep: Prepared, vehicle: Vehicle, route: Sequence[int]) -> Bounds:
+    seconds = prep.matrices.seconds
+    ends = []
+    clock, place = vehicle.shift.start, vehicle.start_point
+    for j in route:
+        ready = clock + int(seconds[place, j])
+        start = next((max(ready, s) for s, e in prep.windows(j) if ready <= e), ready)
+        clock, place = start + prep.service(j, vehicle), j
+        ends.append(clock)
+    latest = [0] * len(route)
+    limit, after = vehicle.shift.end, vehicle.end_point
+    for k in range(len(route) - 1, -1, -1):
+        j = route[k]
+        bound = limit - int(seconds[j, after]) - prep.service(j, vehicle)
+        latest[k] = _latest_start(prep.windows(j), bound)
+        limit, after = latest[k], j
+    return Bounds(tuple(ends), tuple(latest))
+
+
+def _latest_start(windows: list[tuple[int, int]], bound: int) -> int:
+    """The latest window time not after ``bound`` (or a time before every window)."""
+    best = -(10**12)
+    for start, end in windows:
+        if start <= bound:
+            best = max(best, min(end, bound))
+    return best
+
+
+def candidates(
+    prep: Prepared,
+    routes: Sequence[Sequence[int]],
+    timings: Sequence[Timing | None],
+    j: int,
+    cache: dict[int, Bounds] | None = None,
+) -> list[tuple[int, int, int]]:
+    """(added travel seconds, vehicle, position) of every place that passes the bounds, among
+    the vehicles allowed to take job ``j``. ``cache`` keeps route bounds between calls; drop
+    a vehicle's entry when its route changes."""
     windows = prep.windows(j)
     if not windows:
-        return
+        return []
+    cache = {} if cache is None else cache
     last_start = windows[-1][1]
+    seconds = prep.matrices.seconds
+    found = []
     for v in prep.allowed[j]:
         vehicle = prep.vehicles[v]
         route, timing = routes[v], timings[v]
-        if vehicle.shift.start > last_start or timing is None:
+        if (
+            timing is None
+            or vehicle.shift.start > last_start
+            or not _room(prep, vehicle, timing, j)
+        ):
             continue
-        if not _room(prep, vehicle, route, timing, j):
-            continue
-        lower = _earliest_ends(prep, vehicle, route)
-        first_free = _first_free_position(prep, route)
-        seconds = prep.matrices.seconds
-        for position in range(first_free, len(route) + 1):
+        if v not in cache:
+            cache[v] = bounds(prep, vehicle, route)
+        bound = cache[v]
+        service = prep.service(j, vehicle)
+        limit = vehicle.tech.max_work_seconds
+        for position in range(_first_free_position(prep, route), len(route) + 1):
             before = vehicle.start_point if position == 0 else route[position - 1]
-            ready = (vehicle.shift.start if position == 0 else lower[position - 1]) + int(
-                seconds[before, j]
-            )
-            # Later positions only leave later, so once the job is out of reach, stop.
+            after = vehicle.end_point if position == len(route) else route[position]
+            leave = vehicle.shift.start if position == 0 else bound.ends[position - 1]
+            ready = leave + int(seconds[before, j])
             if ready > last_start:
-                break
-            candidate = [*route[:position], j, *route[position:]]
-            result = schedule(prep, vehicle, candidate)
-            if isinstance(result, Timing):
-                yield Insertion(v, position, result, sum(result.legs) - sum(timing.legs))
+                break  # later positions only leave later
+            start = next(max(ready, s) for s, e in windows if ready <= e)
+            deadline = vehicle.shift.end if position == len(route) else bound.latest[position]
+            if start + service + int(seconds[j, after]) > deadline:
+                continue
+            added = int(seconds[before, j]) + int(seconds[j, after]) - int(seconds[before, after])
+            if limit is not None and timing.work + service + added > limit:
+                continue
+            found.append((added, v, position))
+    return found
 
 
-def _room(prep: Prepared, vehicle: Vehicle, route: Sequence[int], timing: Timing, j: int) -> bool:
+def insertions(
+    prep: Prepared,
+    routes: Sequence[Sequence[int]],
+    timings: Sequence[Timing | None],
+    j: int,
+    cache: dict[int, Bounds] | None = None,
+) -> Iterator[Insertion]:
+    """Feasible places for job ``j``, least added travel first."""
+    for added, v, position in sorted(candidates(prep, routes, timings, j, cache)):
+        route = routes[v]
+        result = schedule(prep, prep.vehicles[v], [*route[:position], j, *route[position:]])
+        if isinstance(result, Timing):
+            yield Insertion(v, position, result, added)
+
+
+def _room(prep: Prepared, vehicle: Vehicle, timing: Timing, j: int) -> bool:
     """Capacity and working time, which no position can change for the better."""
     capacity = vehicle.tech.capacity
     if capacity is not None and timing.load + prep.jobs[j].demand > capacity:
@@ -67,17 +140,3 @@ def _first_free_position(prep: Prepared, route: Sequence[int]) -> int:
         if prep.jobs[j].pinned_position is not None or prep.jobs[j].started_by is not None
     ]
     return fixed[-1] + 1 if fixed else 0
-
-
-def _earliest_ends(prep: Prepared, vehicle: Vehicle, route: Sequence[int]) -> list[int]:
-    """A lower bound on when each stop can end: the schedule without breaks (breaks only
-    ever make things later)."""
-    seconds = prep.matrices.seconds
-    ends = []
-    clock, place = vehicle.shift.start, vehicle.start_point
-    for j in route:
-        ready = clock + int(seconds[place, j])
-        start = next((max(ready, s) for s, e in prep.windows(j) if ready <= e), ready)
-        clock, place = start + prep.service(j, vehicle), j
-        ends.append(clock)
-    return ends

@@ -7,8 +7,11 @@ of the vehicles (homes, or current positions when re-planning). Routing nodes ar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+
+import numpy as np
 
 from routing.problem import Break, Job, Location, Problem, Shift, Technician, service_seconds
 from routing.travel import UNREACHABLE, TravelMatrices
@@ -41,7 +44,12 @@ SKILL, TECHNICIAN, DAY_RULE, REGION = "skill", "technician", "day", "region"
 
 
 class Prepared:
-    def __init__(self, problem: Problem, matrices: TravelMatrices | None = None) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        matrices: TravelMatrices | None = None,
+        matrices_from: Callable[[list[Location]], TravelMatrices] | None = None,
+    ) -> None:
         self.problem = problem
         self.jobs = problem.jobs
         self.job_index = {job.id: i for i, job in enumerate(problem.jobs)}
@@ -63,8 +71,10 @@ class Prepared:
                 vehicles.append(Vehicle(len(vehicles), tech, t, shift, start, end))
         self.points = points
         self.vehicles = vehicles
-        # Worker processes receive the matrices the parent computed instead of recomputing.
-        self.matrices: TravelMatrices = matrices or problem.travel.matrices(points)
+        # Worker processes and parts of a split problem reuse matrices already computed.
+        if matrices is None:
+            matrices = (matrices_from or problem.travel.matrices)(points)
+        self.matrices: TravelMatrices = matrices
         self._service: dict[tuple[int, int], int] = {}
         self._windows: dict[int, list[tuple[int, int]]] = {}
 
@@ -125,14 +135,24 @@ class Prepared:
         return None
 
     def first_vehicle(self, tech_index: int) -> int:
-        return min(v.index for v in self.vehicles if v.tech_index == tech_index)
+        return self._eligibility.first_vehicle[tech_index]
+
+    @cached_property
+    def _eligibility(self) -> _Eligibility:
+        return _Eligibility(self)
+
+    def masks(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        """Vectorised refusal: which vehicles pass the skill, region and technician rules,
+        and which are on a day the job allows. Allowed = both."""
+        return self._eligibility.masks(self.jobs[j], self.due_day(self.jobs[j]))
 
     @cached_property
     def allowed(self) -> list[list[int]]:
-        return [
-            [v.index for v in self.vehicles if self.refusal(j, v) is None]
-            for j in range(len(self.jobs))
-        ]
+        found = []
+        for j in range(len(self.jobs)):
+            static, day = self.masks(j)
+            found.append(np.flatnonzero(static & day).tolist())
+        return found
 
     def unreachable(self, j: int) -> bool:
         """No travel to or from the job's place is possible (provider found no route)."""
@@ -147,3 +167,64 @@ class Prepared:
     def pinned(self, j: int) -> bool:
         job = self.jobs[j]
         return job.started_by is not None or job.pinned_technician is not None
+
+
+class _Eligibility:
+    """Skill levels, regions and days as arrays, so that the vehicles allowed for a job are a
+    few vector operations instead of a loop over every vehicle."""
+
+    def __init__(self, prep: Prepared) -> None:
+        techs = prep.problem.technicians
+        skills = sorted(
+            {s for t in techs for s in t.skills} | {s for j in prep.jobs for s in j.skills}
+        )
+        self.column = {s: i for i, s in enumerate(skills)}
+        self.levels = np.zeros((len(techs), max(1, len(skills))), dtype=np.int16)
+        for t, tech in enumerate(techs):
+            for skill, level in tech.skills.items():
+                self.levels[t, self.column[skill]] = level
+        self.tech_index = prep.tech_index
+        self.regions = [tech.regions for tech in techs]
+        self._region_masks: dict[str, np.ndarray] = {}
+        self.vehicle_tech = np.array([v.tech_index for v in prep.vehicles], dtype=np.int64)
+        self.vehicle_day = np.array([v.day for v in prep.vehicles], dtype=np.int64)
+        self.first_vehicle: dict[int, int] = {}
+        for v in prep.vehicles:
+            self.first_vehicle.setdefault(v.tech_index, v.index)
+
+    def region_mask(self, region: str) -> np.ndarray:
+        if region not in self._region_masks:
+            self._region_masks[region] = np.array(
+                [r is None or region in r for r in self.regions], dtype=bool
+            )
+        return self._region_masks[region]
+
+    def masks(self, job: Job, due: int) -> tuple[np.ndarray, np.ndarray]:
+        ok = np.ones(len(self.regions), dtype=bool)
+        for skill, level in job.skills.items():
+            ok &= self.levels[:, self.column[skill]] >= level
+        if job.region is not None:
+            ok &= self.region_mask(job.region)
+        wanted = job.started_by or job.pinned_technician
+        if wanted is not None:
+            only = np.zeros_like(ok)
+            only[self.tech_index[wanted]] = True
+            ok &= only
+        if job.allowed_technicians is not None:
+            listed = np.zeros_like(ok)
+            listed[
+                [self.tech_index[t] for t in job.allowed_technicians if t in self.tech_index]
+            ] = True
+            ok &= listed
+        for tech_id in job.forbidden_technicians:
+            if tech_id in self.tech_index:
+                ok[self.tech_index[tech_id]] = False
+        static = ok[self.vehicle_tech]
+        day = (self.vehicle_day >= job.earliest_day) & (self.vehicle_day <= due)
+        if job.pinned_day is not None:
+            day &= self.vehicle_day == job.pinned_day
+        if job.started_by is not None and job.started_by in self.tech_index:
+            first = np.zeros_like(day)
+            first[self.first_vehicle.get(self.tech_index[job.started_by], 0)] = True
+            day &= first
+        return static, day

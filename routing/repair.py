@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import logging
 
-from routing.insertion import insertions
+from routing.insertion import Bounds, insertions
 from routing.prepare import Prepared
-from routing.schedule import Timing
+from routing.schedule import Timing, schedule
 
 log = logging.getLogger(__name__)
 
@@ -19,18 +19,26 @@ def repair(
     place; returns the jobs inserted. A job that does not fit at its turn cannot fit later:
     insertions only ever add work to routes."""
     inserted = []
+    cache: dict[int, Bounds] = {}
     order = sorted(left_out, key=lambda j: (-prep.jobs[j].priority, len(prep.allowed[j]), j))
     for j in order:
-        best = min(
-            insertions(prep, routes, timings, j),
-            key=lambda i: (i.added_seconds, i.vehicle, i.position),
-            default=None,
-        )
+        # Candidates come cheapest first, so the first feasible one is the cheapest.
+        best = next(insertions(prep, routes, timings, j, cache), None)
         if best is None:
             continue
         routes[best.vehicle].insert(best.position, j)
         timings[best.vehicle] = best.timing
+        cache.pop(best.vehicle, None)
         inserted.append(j)
     if inserted:
         log.info("repair inserted %d job(s) the search had left out", len(inserted))
     return inserted
+
+
+def construct(prep: Prepared) -> list[list[int]]:
+    """A first plan from scratch: every job by priority into its cheapest feasible place."""
+    routes: list[list[int]] = [[] for _ in prep.vehicles]
+    timings: list[Timing | None] = [schedule(prep, v, []) for v in prep.vehicles]  # type: ignore[misc]
+    timings = [t if isinstance(t, Timing) else None for t in timings]
+    repair(prep, routes, timings, list(range(len(prep.jobs))))
+    return routes

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.decompose import Part, parts, subproblem
 from routing.model import build
 from routing.prepare import Prepared
 from routing.problem import Problem
@@ -25,6 +26,12 @@ METAHEURISTIC = routing_enums_pb2.LocalSearchMetaheuristic
 GRACE_SECONDS = 30.0
 
 Progress = Callable[[float, float], None]  # (objective in cost units, seconds elapsed)
+INSERTION = "INSERTION"
+# Above this many job-vehicle pairs OR-Tools' construction heuristics stall (2,000 jobs on
+# 200 shifts find nothing in 30 s); our insertion builds the first solution instead.
+LARGE = 20_000
+SMALL_PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "GLOBAL_CHEAPEST_ARC")
+LARGE_PORTFOLIO = (INSERTION, INSERTION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +42,10 @@ class SolveParams:
     time_limit_seconds: float = 10.0
     solution_limit: int | None = None
     workers: int = 2
-    strategies: tuple[str, ...] = ("PARALLEL_CHEAPEST_INSERTION", "GLOBAL_CHEAPEST_ARC")
+    # First-solution strategies, one per parallel search: OR-Tools' own, or INSERTION (our
+    # priority-ordered cheapest insertion, handed to OR-Tools as its starting point). Empty:
+    # chosen by size, since OR-Tools' constructions do not finish on large instances.
+    strategies: tuple[str, ...] = ()
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
     log_search: bool = False
 
@@ -47,7 +57,7 @@ class SolveParams:
         if self.workers < 1:
             raise ValueError(f"workers={self.workers} must be at least 1")
         for name in self.strategies:
-            if not hasattr(FIRST_SOLUTION, name):
+            if name != INSERTION and not hasattr(FIRST_SOLUTION, name):
                 raise ValueError(f"unknown first-solution strategy {name!r}")
         if not hasattr(METAHEURISTIC, self.metaheuristic):
             raise ValueError(f"unknown metaheuristic {self.metaheuristic!r}")
@@ -76,19 +86,48 @@ class RawResult:
     objective: int
     status: str
     strategy: str
-    first_solution_seconds: float | None
+    # Wall-clock time (time.time()) of the first solution, comparable across processes.
+    first_solution_at: float | None
     solutions: int
     seconds: float
 
 
+def strategies_for(prep: Prepared, params: SolveParams) -> tuple[str, ...]:
+    chosen = params.strategies
+    if not chosen:
+        large = len(prep.jobs) * len(prep.vehicles) > LARGE
+        chosen = LARGE_PORTFOLIO if large else SMALL_PORTFOLIO
+    return chosen[:1] if params.deterministic else chosen[: params.workers]
+
+
 def search(
-    prep: Prepared, params: SolveParams, progress: Progress | None = None
+    prep: Prepared,
+    params: SolveParams,
+    progress: Progress | None = None,
+    initial: list[list[int]] | None = None,
+    deadline: float | None = None,
 ) -> list[RawResult]:
-    """Every strategy's result (failed searches left out); the caller keeps the best."""
-    strategies = params.strategies[:1] if params.deterministic else params.strategies
-    workers = 1 if params.deterministic else min(params.workers, len(strategies))
+    """Every strategy's result (failed searches left out); the caller keeps the best.
+    ``initial`` (job indices per vehicle) is the start of the INSERTION searches; ``deadline``
+    (time.time()) ends them all, the time limit from now by default."""
+    deadline = deadline if deadline is not None else time.time() + params.time_limit_seconds
+    split = parts(prep)
+    if len(split) > 1:
+        return [_search_parts(prep, split, params, progress, initial, deadline)]
+    return _portfolio(prep, params, progress, initial, deadline)
+
+
+def _portfolio(
+    prep: Prepared,
+    params: SolveParams,
+    progress: Progress | None,
+    initial: list[list[int]] | None,
+    deadline: float,
+) -> list[RawResult]:
+    strategies = strategies_for(prep, params)
+    workers = len(strategies)
     if workers == 1:
-        found = _run(prep, strategies[0], params, progress)
+        found = _run(prep, strategies[0], params, progress, initial, 0, deadline)
         return [found] if found else []
     # The parent searches with the first strategy; the others run in fresh processes (spawn:
     # forking a process that may hold threads or OR-Tools state is unsafe).
@@ -96,10 +135,12 @@ def search(
     results: list[RawResult] = []
     with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
         futures = [
-            pool.submit(_run_in_worker, prep.problem, prep.matrices, name, params)
-            for name in strategies[1:workers]
+            pool.submit(
+                _run_in_worker, prep.problem, prep.matrices, name, params, initial, k, deadline
+            )
+            for k, name in enumerate(strategies[1:workers], start=1)
         ]
-        own = _run(prep, strategies[0], params, progress)
+        own = _run(prep, strategies[0], params, progress, initial, 0, deadline)
         if own:
             results.append(own)
         for future in futures:
@@ -113,15 +154,130 @@ def search(
     return results
 
 
+def _search_parts(
+    prep: Prepared,
+    split: list[Part],
+    params: SolveParams,
+    progress: Progress | None,
+    initial: list[list[int]] | None,
+    deadline: float,
+) -> RawResult:
+    """One search per independent part, the parts spread over the workers, each given time
+    in proportion to its size; the results merged into routes of the whole problem."""
+    subs = [subproblem(prep, part) for part in split]
+    starts = [_initial_of(part, initial) for part in split]
+    names = [strategies_for(sub, params)[0] for sub in subs]
+    workers = 1 if params.deterministic else min(params.workers, len(split))
+    # Largest part first into the least loaded worker; each worker then runs its parts one
+    # after another, sharing its remaining time in proportion to their sizes.
+    bins: list[list[int]] = [[] for _ in range(workers)]
+    loads = [0] * workers
+    for k in sorted(range(len(split)), key=lambda k: -split[k].size):
+        w = loads.index(min(loads))
+        bins[w].append(k)
+        loads[w] += split[k].size
+    tasks = [
+        [(subs[k].problem, subs[k].matrices, names[k], starts[k], split[k].size) for k in b]
+        for b in bins
+    ]
+    found: list[RawResult | None] = [None] * len(split)
+    if workers == 1:
+        for k, result in zip(
+            bins[0], _run_parts(tasks[0], params, deadline, progress), strict=True
+        ):
+            found[k] = result
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            futures = [pool.submit(_run_parts, task, params, deadline, None) for task in tasks[1:]]
+            for k, result in zip(
+                bins[0], _run_parts(tasks[0], params, deadline, progress), strict=True
+            ):
+                found[k] = result
+            for b, future in zip(bins[1:], futures, strict=True):
+                try:
+                    results = future.result(
+                        timeout=max(0.0, deadline - time.time()) + GRACE_SECONDS
+                    )
+                except Exception:
+                    log.exception("a worker's searches failed; keeping their first plans")
+                    continue
+                for k, result in zip(b, results, strict=True):
+                    found[k] = result
+    return _merge(prep, split, found, starts)
+
+
+def _run_parts(
+    tasks: list[tuple[Problem, TravelMatrices, str, list[list[int]] | None, int]],
+    params: SolveParams,
+    deadline: float,
+    progress: Progress | None,
+) -> list[RawResult | None]:
+    results = []
+    left = sum(size for *_, size in tasks)
+    for problem, matrices, name, start, size in tasks:
+        share = max(0.0, deadline - time.time()) * size / max(1, left)
+        left -= size
+        prep = Prepared(problem, matrices)
+        results.append(_run(prep, name, params, progress, start, 0, time.time() + share))
+    return results
+
+
+def _initial_of(part: Part, initial: list[list[int]] | None) -> list[list[int]] | None:
+    if initial is None:
+        return None
+    local = {j: k for k, j in enumerate(part.jobs)}
+    return [[local[j] for j in initial[v] if j in local] for v in part.vehicles]
+
+
+def _merge(
+    prep: Prepared,
+    split: list[Part],
+    found: list[RawResult | None],
+    starts: list[list[list[int]] | None],
+) -> RawResult:
+    routes: list[tuple[int, ...]] = [() for _ in prep.vehicles]
+    for part, result, start in zip(split, found, starts, strict=True):
+        local_routes = result.routes if result is not None else (start or [])
+        for k, route in enumerate(local_routes):
+            routes[part.vehicles[k]] = tuple(part.jobs[s] for s in route)
+    done = [r for r in found if r is not None]
+    statuses = {r.status for r in done}
+    firsts = [r.first_solution_at for r in done if r.first_solution_at is not None]
+    return RawResult(
+        routes=tuple(routes),
+        objective=sum(r.objective for r in done),
+        status=statuses.pop() if len(statuses) == 1 else "mixed",
+        strategy=f"{len(split)} parts: " + ", ".join(sorted({r.strategy for r in done})),
+        # Every part has a plan only once the slowest has one.
+        first_solution_at=max(firsts) if len(firsts) == len(split) else None,
+        solutions=sum(r.solutions for r in done),
+        seconds=max((r.seconds for r in done), default=0.0),
+    )
+
+
 def _run_in_worker(
-    problem: Problem, matrices: TravelMatrices, strategy: str, params: SolveParams
+    problem: Problem,
+    matrices: TravelMatrices,
+    strategy: str,
+    params: SolveParams,
+    initial: list[list[int]] | None,
+    variant: int,
+    deadline: float,
 ) -> RawResult | None:
-    return _run(Prepared(problem, matrices), strategy, params, None)
+    return _run(Prepared(problem, matrices), strategy, params, None, initial, variant, deadline)
 
 
 def _run(
-    prep: Prepared, strategy: str, params: SolveParams, progress: Progress | None
+    prep: Prepared,
+    strategy: str,
+    params: SolveParams,
+    progress: Progress | None,
+    initial: list[list[int]] | None = None,
+    variant: int = 0,
+    deadline: float | None = None,
 ) -> RawResult | None:
+    deadline = deadline if deadline is not None else time.time() + params.time_limit_seconds
     started = time.perf_counter()
     built = build(prep)
     routing = built.routing
@@ -130,14 +286,28 @@ def _run(
     def on_solution() -> None:
         elapsed = time.perf_counter() - started
         if found["first"] is None:
-            found["first"] = elapsed
+            found["first"] = time.time()
         found["count"] = int(found["count"] or 0) + 1
         if progress is not None:
             progress(routing.CostVar().Max() / 3600, elapsed)
 
     routing.AddAtSolutionCallback(on_solution)
-    search_parameters = _parameters(strategy, params, time.perf_counter() - started)
-    assignment = routing.SolveWithParameters(search_parameters)
+    search_parameters = _parameters(strategy, params, deadline, variant)
+    start = None
+    if strategy == INSERTION and initial is not None:
+        routing.CloseModelWithParameters(search_parameters)
+        manager = built.manager
+        start = routing.ReadAssignmentFromRoutes(
+            [[manager.NodeToIndex(j) for j in route] for route in initial], True
+        )
+        if start is None:
+            # Restoring routes with breaks is a search of its own and can run out of time;
+            # searching from scratch at this size finds nothing, so keep the constructed plan.
+            log.warning("OR-Tools could not restore the constructed routes; keeping them")
+            return None
+        assignment = routing.SolveFromAssignmentWithParameters(start, search_parameters)
+    else:
+        assignment = routing.SolveWithParameters(search_parameters)
     seconds = time.perf_counter() - started
     status = _status_name(routing.status())
     if assignment is None:
@@ -165,18 +335,24 @@ def _run(
         objective=assignment.ObjectiveValue(),
         status=status,
         strategy=strategy,
-        first_solution_seconds=found["first"],  # type: ignore[arg-type]
+        first_solution_at=found["first"],  # type: ignore[arg-type]
         solutions=int(found["count"] or 0),
         seconds=seconds,
     )
 
 
-def _parameters(strategy: str, params: SolveParams, spent: float):  # type: ignore[no-untyped-def]
+def _parameters(strategy: str, params: SolveParams, deadline: float, variant: int = 0):  # type: ignore[no-untyped-def]
     search_parameters = pywrapcp.DefaultRoutingSearchParameters()
-    search_parameters.first_solution_strategy = getattr(FIRST_SOLUTION, strategy)
+    fallback = "PARALLEL_CHEAPEST_INSERTION"
+    search_parameters.first_solution_strategy = getattr(
+        FIRST_SOLUTION, fallback if strategy == INSERTION else strategy
+    )
+    if strategy == INSERTION and variant % 2:
+        # Parallel searches from the same start diverge through a different penalty weight.
+        search_parameters.guided_local_search_lambda_coefficient = 0.2
     search_parameters.local_search_metaheuristic = getattr(METAHEURISTIC, params.metaheuristic)
-    # Model building counts against the budget.
-    remaining = max(0.1, params.time_limit_seconds - spent)
+    # Construction and model building count against the budget.
+    remaining = max(0.1, deadline - time.time())
     search_parameters.time_limit.FromMilliseconds(int(remaining * 1000))
     if params.solution_limit is not None:
         search_parameters.solution_limit = params.solution_limit

@@ -174,3 +174,11 @@ def test_skill_refusal_is_the_skill() -> None:
     )
     prep = Prepared(p)
     assert prep.refusal(0, prep.vehicles[0]) == SKILL
+
+
+@PROPERTY
+@given(problems())
+def test_vectorised_eligibility_agrees_with_the_rules(p: Problem) -> None:
+    prep = Prepared(p)
+    for j in range(len(prep.jobs)):
+        assert prep.allowed[j] == [v.index for v in prep.vehicles if prep.refusal(j, v) is None]
