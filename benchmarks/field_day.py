@@ -14,6 +14,7 @@ from benchmarks.field_data import field_problem
 from dispatch.seed.spec import SeedSpec
 from routing import Solution, SolveParams, solve
 from routing.greedy import greedy
+from routing.lns import warm_up
 
 
 def _row(name: str, plan: Solution, visits: int) -> list[object]:
@@ -41,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = SeedSpec(technicians=args.technicians, requests=args.visits, days=1, seed=args.seed)
     problem = field_problem(spec)
     visits = len(problem.jobs)
+    warm_up()
     baseline = greedy(problem)
     optimised = solve(problem, SolveParams(time_limit_seconds=args.seconds))
     rss = peak_rss_mb()

@@ -63,22 +63,29 @@ def route_of(prep: Prepared, v: int, route: list[int], timing: Timing) -> Route:
     )
 
 
+def route_cost(prep: Prepared, v: int, route: list[int], timing: Timing) -> float:
+    """One route's share of the objective: travel, SLA lateness, technician time."""
+    weights = prep.problem.objective
+    cost = weights.travel_second_cost * sum(timing.legs)
+    cost += weights.travel_metre_cost * sum(timing.leg_metres)
+    cost += sla_cost(prep, route, timing)
+    return cost + prep.vehicles[v].tech.cost_per_hour * (timing.back - timing.departure) / 3600
+
+
+def drop_cost(prep: Prepared, j: int) -> float:
+    return drop_penalty(prep, j) / 3600
+
+
 def objective(
     prep: Prepared, routes: list[list[int]], timings: list[Timing | None], left_out: list[int]
 ) -> float:
     """The plan's cost in objective units, computed from its final times (the search's own
     figure is for the search's times and scaling)."""
-    weights = prep.problem.objective
-    total = sum(drop_penalty(prep, j) for j in left_out) / 3600
+    total = sum(drop_cost(prep, j) for j in left_out)
     busiest = 0
     for v, route in enumerate(routes):
         timing = timings[v]
-        if timing is None:
-            continue
-        total += sla_cost(prep, route, timing)
-        total += weights.travel_second_cost * sum(timing.legs) + weights.travel_metre_cost * sum(
-            timing.leg_metres
-        )
-        total += prep.vehicles[v].tech.cost_per_hour * (timing.back - timing.departure) / 3600
-        busiest = max(busiest, timing.work)
-    return total + weights.balance_weight * busiest
+        if timing is not None:
+            total += route_cost(prep, v, route, timing)
+            busiest = max(busiest, timing.work)
+    return total + prep.problem.objective.balance_weight * busiest

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from routing.prepare import Prepared, Vehicle
 from routing.schedule import Timing, schedule
 
@@ -140,3 +142,117 @@ def _first_free_position(prep: Prepared, route: Sequence[int]) -> int:
         if prep.jobs[j].pinned_position is not None or prep.jobs[j].started_by is not None
     ]
     return fixed[-1] + 1 if fixed else 0
+
+
+class Positions:
+    """Every insertion point of every route as flat arrays, so that the candidates of a job
+    are a few vector operations (the same bounds as ``candidates``). Call ``update(v)`` after
+    route ``v`` changes."""
+
+    def __init__(
+        self, prep: Prepared, routes: Sequence[Sequence[int]], timings: Sequence[Timing | None]
+    ) -> None:
+        self.prep = prep
+        self.routes = routes
+        self.timings = timings
+        n_vehicles = len(prep.vehicles)
+        self._parts: list[tuple[np.ndarray, ...]] = [()] * n_vehicles  # type: ignore[list-item]
+        self.work = np.zeros(n_vehicles, dtype=np.int64)
+        self.load = np.zeros(n_vehicles, dtype=np.int64)
+        big = np.iinfo(np.int64).max // 4
+        self.max_work = np.array(
+            [v.tech.max_work_seconds or big for v in prep.vehicles], dtype=np.int64
+        )
+        self.capacity = np.array(
+            [big if v.tech.capacity is None else v.tech.capacity for v in prep.vehicles],
+            dtype=np.int64,
+        )
+        self._allowed: dict[int, np.ndarray] = {}
+        self._service: dict[int, np.ndarray] = {}
+        self._flat: tuple[np.ndarray, ...] | None = None
+        for v in range(n_vehicles):
+            self.update(v)
+
+    def update(self, v: int) -> None:
+        vehicle = self.prep.vehicles[v]
+        route, timing = self.routes[v], self.timings[v]
+        size = len(route) + 1
+        if timing is None:
+            empty = np.zeros(0, dtype=np.int64)
+            self._parts[v] = (empty, empty, empty, empty, empty, empty)
+            self._flat = None
+            return
+        bound = bounds(self.prep, vehicle, route)
+        points = [vehicle.start_point, *route, vehicle.end_point]
+        before = np.array(points[:-1], dtype=np.int64)
+        after = np.array(points[1:], dtype=np.int64)
+        leave = np.array([vehicle.shift.start, *bound.ends], dtype=np.int64)
+        deadline = np.array([*bound.latest, vehicle.shift.end], dtype=np.int64)
+        first = _first_free_position(self.prep, route)
+        position = np.arange(size, dtype=np.int64)
+        valid = position >= first
+        self._parts[v] = (
+            before[valid],
+            after[valid],
+            leave[valid],
+            deadline[valid],
+            np.full(int(valid.sum()), v, dtype=np.int64),
+            position[valid],
+        )
+        self.work[v] = timing.work
+        self.load[v] = timing.load
+        self._flat = None
+
+    def _arrays(self) -> tuple[np.ndarray, ...]:
+        if self._flat is None:
+            self._flat = tuple(np.concatenate([p[k] for p in self._parts]) for k in range(6))
+        return self._flat
+
+    def _allowed_mask(self, j: int) -> np.ndarray:
+        if j not in self._allowed:
+            mask = np.zeros(len(self.prep.vehicles), dtype=bool)
+            mask[self.prep.allowed[j]] = True
+            self._allowed[j] = mask
+        return self._allowed[j]
+
+    def _services(self, j: int) -> np.ndarray:
+        if j not in self._service:
+            self._service[j] = np.array(
+                [self.prep.service(j, v) for v in self.prep.vehicles], dtype=np.int64
+            )
+        return self._service[j]
+
+    def candidates(
+        self, j: int, second_cost: int = 1, metre_cost: int = 0
+    ) -> list[tuple[float, int, int]]:
+        """(added cost, vehicle, position) for every point passing the bounds."""
+        windows = self.prep.windows(j)
+        if not windows:
+            return []
+        before, after, leave, deadline, vehicle, position = self._arrays()
+        keep = self._allowed_mask(j)[vehicle]
+        if not keep.any():
+            return []
+        before, after, leave, deadline, vehicle, position = (
+            a[keep] for a in (before, after, leave, deadline, vehicle, position)
+        )
+        seconds = self.prep.matrices.seconds
+        into = seconds[before, j]
+        out = seconds[j, after]
+        ready = leave + into
+        start = np.full(len(ready), np.iinfo(np.int64).max // 4, dtype=np.int64)
+        for begin, end in windows:
+            start = np.minimum(start, np.where(ready <= end, np.maximum(ready, begin), start))
+        service = self._services(j)[vehicle]
+        added = into + out - seconds[before, after]
+        ok = start + service + out <= deadline
+        ok &= self.work[vehicle] + service + added <= self.max_work[vehicle]
+        ok &= self.load[vehicle] + self.prep.jobs[j].demand <= self.capacity[vehicle]
+        if not ok.any():
+            return []
+        cost = added[ok] * second_cost
+        if metre_cost:
+            metres = self.prep.matrices.metres
+            b, a = before[ok], after[ok]
+            cost = cost + metre_cost * (metres[b, j] + metres[j, a] - metres[b, a])
+        return list(zip(cost.tolist(), vehicle[ok].tolist(), position[ok].tolist(), strict=True))

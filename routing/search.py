@@ -12,10 +12,13 @@ from dataclasses import dataclass, replace
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.assemble import objective
 from routing.decompose import Part, parts, subproblem
-from routing.model import build
+from routing.lns import improve
+from routing.model import COST_SCALE, build
 from routing.prepare import Prepared
 from routing.problem import Problem
+from routing.schedule import schedule
 from routing.travel import TravelMatrices
 
 log = logging.getLogger(__name__)
@@ -27,11 +30,13 @@ GRACE_SECONDS = 30.0
 
 Progress = Callable[[float, float], None]  # (objective in cost units, seconds elapsed)
 INSERTION = "INSERTION"
+# Our ruin-and-recreate search (routing.lns) instead of OR-Tools, from the constructed plan.
+RUIN_RECREATE = "RUIN_RECREATE"
 # Above this many job-vehicle pairs OR-Tools' construction heuristics stall (2,000 jobs on
 # 200 shifts find nothing in 30 s); our insertion builds the first solution instead.
 LARGE = 20_000
-SMALL_PORTFOLIO = ("PARALLEL_CHEAPEST_INSERTION", "GLOBAL_CHEAPEST_ARC")
-LARGE_PORTFOLIO = (INSERTION, INSERTION)
+SMALL_PORTFOLIO = (RUIN_RECREATE, RUIN_RECREATE)
+LARGE_PORTFOLIO = (RUIN_RECREATE, RUIN_RECREATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +52,8 @@ class SolveParams:
     # chosen by size, since OR-Tools' constructions do not finish on large instances.
     strategies: tuple[str, ...] = ()
     metaheuristic: str = "GUIDED_LOCAL_SEARCH"
+    # Share of a ruin-and-recreate search's time left to OR-Tools' local search at the end.
+    polish: float = 0.1
     log_search: bool = False
 
     def __post_init__(self) -> None:
@@ -57,7 +64,7 @@ class SolveParams:
         if self.workers < 1:
             raise ValueError(f"workers={self.workers} must be at least 1")
         for name in self.strategies:
-            if name != INSERTION and not hasattr(FIRST_SOLUTION, name):
+            if name not in (INSERTION, RUIN_RECREATE) and not hasattr(FIRST_SOLUTION, name):
                 raise ValueError(f"unknown first-solution strategy {name!r}")
         if not hasattr(METAHEURISTIC, self.metaheuristic):
             raise ValueError(f"unknown metaheuristic {self.metaheuristic!r}")
@@ -278,6 +285,8 @@ def _run(
     deadline: float | None = None,
 ) -> RawResult | None:
     deadline = deadline if deadline is not None else time.time() + params.time_limit_seconds
+    if strategy == RUIN_RECREATE:
+        return _ruin_recreate(prep, params, initial, variant, deadline)
     started = time.perf_counter()
     built = build(prep)
     routing = built.routing
@@ -339,6 +348,45 @@ def _run(
         solutions=int(found["count"] or 0),
         seconds=seconds,
     )
+
+
+def _ruin_recreate(
+    prep: Prepared,
+    params: SolveParams,
+    initial: list[list[int]] | None,
+    variant: int,
+    deadline: float,
+) -> RawResult | None:
+    """Ruin and recreate from the constructed plan, then OR-Tools' local search (its
+    cross-route moves) polishes the result for the last part of the budget."""
+    if initial is None:
+        return None
+    started = time.perf_counter()
+    iterations = params.solution_limit if params.deterministic else None
+    polish = 0.0 if params.deterministic else params.polish * max(0.0, deadline - time.time())
+    routes = improve(prep, initial, deadline=deadline - polish, iterations=iterations, seed=variant)
+    found = RawResult(
+        routes=tuple(tuple(r) for r in routes),
+        objective=round(_objective_of(prep, routes) * COST_SCALE),
+        status="success",
+        strategy=RUIN_RECREATE,
+        first_solution_at=None,
+        solutions=0,
+        seconds=time.perf_counter() - started,
+    )
+    if polish > 0:
+        polished = _run(prep, INSERTION, params, None, routes, variant, deadline)
+        if polished is not None and polished.objective < found.objective:
+            log.info("OR-Tools polish improved %d -> %d", found.objective, polished.objective)
+            return replace(polished, strategy=f"{RUIN_RECREATE}+{params.metaheuristic}")
+    return found
+
+
+def _objective_of(prep: Prepared, routes: list[list[int]]) -> float:
+    timings = [schedule(prep, v, r) for v, r in zip(prep.vehicles, routes, strict=True)]
+    placed = {j for r in routes for j in r}
+    left_out = [j for j in range(len(prep.jobs)) if j not in placed]
+    return objective(prep, routes, timings, left_out)  # type: ignore[arg-type]
 
 
 def _parameters(strategy: str, params: SolveParams, deadline: float, variant: int = 0):  # type: ignore[no-untyped-def]

@@ -1,0 +1,455 @@
+"""Compiled core of the ruin-and-recreate search: route schedules, insertion bounds, ruin and
+recreate on flat arrays, jitted with numba (cached on disk after the first compilation).
+
+The schedule here mirrors routing.schedule exactly (same break placement order, same choice of
+the earliest return, same departure rule); every plan it produces is re-timed by that module
+and verified by the checker, so a disagreement could only lose a job, never break a rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+BIG = np.int64(1) << np.int64(60)
+NONE = np.int64(-1)
+
+
+@njit(cache=True)
+def seed_random(seed: int) -> None:
+    np.random.seed(seed)
+
+
+@njit(cache=True)
+def _earliest_start(j, ready, win_ptr, win_s, win_e):  # type: ignore[no-untyped-def]
+    for w in range(win_ptr[j], win_ptr[j + 1]):
+        if ready <= win_e[w]:
+            return max(ready, win_s[w])
+    return NONE
+
+
+@njit(cache=True)
+def _latest_start(j, bound, win_ptr, win_s, win_e):  # type: ignore[no-untyped-def]
+    best = -BIG
+    for w in range(win_ptr[j], win_ptr[j + 1]):
+        if win_s[w] <= bound:
+            best = max(best, min(win_e[w], bound))
+    return best
+
+
+@njit(cache=True)
+def route_cost(  # type: ignore[no-untyped-def]
+    v, route, n, sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline, sla_ppm,
+    veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
+    brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, starts,
+):  # fmt: skip
+    """(feasible, cost, work, load) of the earliest schedule of ``route[:n]`` on vehicle v,
+    as routing.schedule computes it; ``starts`` receives the service start times."""
+    tech = veh_tech[v]
+    load = 0
+    work = 0
+    travel = 0
+    metres = 0
+    prev = v_start_pt[v]
+    for k in range(n):
+        j = route[k]
+        load += demand[j]
+        work += sec[prev, j] + service[j, tech]
+        travel += sec[prev, j]
+        metres += met[prev, j]
+        prev = j
+    work += sec[prev, v_end_pt[v]]
+    travel += sec[prev, v_end_pt[v]]
+    metres += met[prev, v_end_pt[v]]
+    if load > v_cap[v] or work > v_maxwork[v]:
+        return False, 0.0, work, load
+    b0 = brk_ptr[v]
+    nb = brk_ptr[v + 1] - b0
+    gaps = np.zeros(max(nb, 1), dtype=np.int64)
+    best_back = BIG
+    best_first_break = BIG
+    trial = np.empty(n, dtype=np.int64)
+    while True:
+        back, first_break = _simulate(
+            v, route, n, gaps, nb, b0, sec, win_ptr, win_s, win_e, service, tech,
+            v_start_pt, v_end_pt, v_shift_s, v_shift_e, brk_dur, brk_early, brk_late, trial,
+        )  # fmt: skip
+        if back >= 0 and back < best_back:
+            best_back = back
+            best_first_break = first_break
+            for k in range(n):
+                starts[k] = trial[k]
+        if nb == 0:
+            break
+        i = nb - 1
+        while i >= 0 and gaps[i] == n:
+            i -= 1
+        if i < 0:
+            break
+        gaps[i] += 1
+        for m in range(i + 1, nb):
+            gaps[m] = gaps[i]
+    if best_back == BIG:
+        return False, 0.0, work, load
+    departure = v_shift_s[v]
+    if n > 0 and best_first_break >= starts[0]:
+        first_leg = sec[v_start_pt[v], route[0]]
+        departure = max(v_shift_s[v], starts[0] - first_leg)
+    cost = w_sec * travel + w_met * metres + v_cph[v] * (best_back - departure) / 3600.0
+    for k in range(n):
+        j = route[k]
+        if sla_deadline[j] >= 0 and starts[k] > sla_deadline[j]:
+            cost += (starts[k] - sla_deadline[j]) * sla_ppm[j] / 60.0
+    return True, cost, work, load
+
+
+@njit(cache=True)
+def _simulate(  # type: ignore[no-untyped-def]
+    v, route, n, gaps, nb, b0, sec, win_ptr, win_s, win_e, service, tech,
+    v_start_pt, v_end_pt, v_shift_s, v_shift_e, brk_dur, brk_early, brk_late, starts,
+):  # fmt: skip
+    """Return time (-1 if infeasible) and the start of the first break (BIG if none)."""
+    clock = v_shift_s[v]
+    prev = v_start_pt[v]
+    first_break = BIG
+    for gap in range(n + 1):
+        nxt = route[gap] if gap < n else v_end_pt[v]
+        cursor = clock
+        left = sec[prev, nxt]
+        arrived = NONE
+        for k in range(nb):
+            if gaps[k] != gap:
+                continue
+            begin = max(cursor, brk_early[b0 + k])
+            if begin > brk_late[b0 + k]:
+                return NONE, first_break
+            moved = min(left, begin - cursor)
+            left -= moved
+            if left == 0 and arrived == NONE:
+                arrived = cursor + moved
+            cursor = begin + brk_dur[b0 + k]
+            first_break = min(first_break, begin)
+        if arrived == NONE:
+            arrived = cursor + left
+            cursor = arrived
+        if gap == n:
+            if arrived > v_shift_e[v]:
+                return NONE, first_break
+            return arrived, first_break
+        start = _earliest_start(nxt, cursor, win_ptr, win_s, win_e)
+        if start == NONE:
+            return NONE, first_break
+        starts[gap] = start
+        clock = start + service[nxt, tech]
+        prev = nxt
+    return NONE, first_break
+
+
+@njit(cache=True)
+def bounds(  # type: ignore[no-untyped-def]
+    v, route, n, ee, ls, sec, win_ptr, win_s, win_e, service, veh_tech, v_start_pt, v_end_pt,
+    v_shift_s, v_shift_e,
+):  # fmt: skip
+    """Earliest ends and latest starts of the stops, ignoring breaks."""
+    tech = veh_tech[v]
+    clock = v_shift_s[v]
+    prev = v_start_pt[v]
+    for k in range(n):
+        j = route[k]
+        ready = clock + sec[prev, j]
+        start = _earliest_start(j, ready, win_ptr, win_s, win_e)
+        if start == NONE:
+            start = ready
+        clock = start + service[j, tech]
+        ee[k] = clock
+        prev = j
+    limit = v_shift_e[v]
+    after = v_end_pt[v]
+    for k in range(n - 1, -1, -1):
+        j = route[k]
+        ls[k] = _latest_start(j, limit - sec[j, after] - service[j, tech], win_ptr, win_s, win_e)
+        limit = ls[k]
+        after = j
+
+
+@njit(cache=True)
+def lns_batch(  # type: ignore[no-untyped-def]
+    iterations, hot, cold, progress0, progress1,
+    routes, length, where, cost, work, load, ee, ls, best_routes, best_length, best,
+    near, fixed, eligible, allowed, drop, home, max_string, mean_removed, blink, retries,
+    sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline, sla_ppm,
+    veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
+    brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, fast, w_balance,
+):  # fmt: skip
+    """``iterations`` rounds of ruin, recreate and simulated-annealing acceptance, the
+    temperature falling geometrically from progress0 to progress1 of the way from hot to
+    cold. ``best`` holds [best cost, current cost]."""
+    n_jobs = where.shape[0]
+    n_veh = length.shape[0]
+    cap = routes.shape[1]
+    saved_routes = routes.copy()
+    saved_length = length.copy()
+    saved_where = where.copy()
+    saved_cost = cost.copy()
+    saved_work = work.copy()
+    saved_load = load.copy()
+    touched = np.zeros(n_veh, dtype=np.bool_)
+    starts = np.empty(cap + 1, dtype=np.int64)
+    buffer = np.empty(cap + 1, dtype=np.int64)
+    pool = np.empty(n_jobs, dtype=np.int64)
+    cand_cost = np.empty(n_veh * (cap + 1), dtype=np.float64)
+    cand_v = np.empty(n_veh * (cap + 1), dtype=np.int64)
+    cand_p = np.empty(n_veh * (cap + 1), dtype=np.int64)
+    current = best[1]
+    for it in range(iterations):
+        progress = progress0 + (progress1 - progress0) * it / max(1, iterations)
+        temperature = hot * (cold / hot) ** progress if hot > 0 else 0.0
+        # -- ruin: strings of consecutive stops from routes near a random seed job
+        routed_routes = 0
+        routed_stops = 0
+        for v in range(n_veh):
+            if length[v] > 0:
+                routed_routes += 1
+                routed_stops += length[v]
+        removed = 0
+        if routed_routes > 0:
+            longest = min(float(max_string), routed_stops / routed_routes)
+            strings = max(1, int(np.random.uniform(1.0, 4.0 * mean_removed / (1.0 + longest))))
+            seed = np.random.randint(0, n_jobs)
+            ruined = 0
+            for q in range(-1, near.shape[1]):
+                if ruined >= strings:
+                    break
+                c = seed if q < 0 else near[seed, q]
+                v = where[c]
+                if v < 0 or touched[v]:
+                    continue
+                size = length[v]
+                span = int(np.random.uniform(1.0, min(float(size), longest) + 1.0))
+                span = max(1, min(span, size))
+                at = 0
+                while routes[v, at] != c:
+                    at += 1
+                low = max(0, at - span + 1)
+                high = min(at, size - span)
+                begin = low + np.random.randint(0, high - low + 1)
+                skip = False
+                for k in range(begin, begin + span):
+                    if fixed[routes[v, k]]:
+                        skip = True
+                if skip:
+                    continue
+                touched[v] = True
+                for k in range(begin, begin + span):
+                    pool[removed] = routes[v, k]
+                    where[routes[v, k]] = -1
+                    removed += 1
+                for k in range(begin + span, size):
+                    routes[v, k - span] = routes[v, k]
+                length[v] = size - span
+                _refresh(
+                    v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
+                    win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
+                    v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
+                    brk_late, w_sec, w_met, fast,
+                )  # fmt: skip
+                ruined += 1
+        # -- recreate: the removed jobs and a sample of left-out ones, in one of four orders
+        size_pool = removed
+        left_count = 0
+        for j in range(n_jobs):
+            if where[j] < 0 and eligible[j] and saved_where[j] < 0:
+                left_count += 1
+        if left_count > 0:
+            chance = min(1.0, retries / left_count)
+            for j in range(n_jobs):
+                if (
+                    where[j] < 0
+                    and eligible[j]
+                    and saved_where[j] < 0
+                    and np.random.random() < chance
+                ):
+                    pool[size_pool] = j
+                    size_pool += 1
+        draw = np.random.random() * 11.0
+        keys = np.empty(size_pool, dtype=np.float64)
+        for k in range(size_pool):
+            j = pool[k]
+            if draw < 4.0:
+                keys[k] = np.random.random()
+            elif draw < 8.0:
+                keys[k] = -drop[j]
+            elif draw < 10.0:
+                keys[k] = -home[j]
+            else:
+                keys[k] = home[j]
+        order = np.argsort(keys)
+        for k in range(size_pool):
+            j = pool[order[k]]
+            count = 0
+            busiest_now = 0
+            if w_balance > 0:
+                for v in range(n_veh):
+                    if length[v] > 0 and work[v] > busiest_now:
+                        busiest_now = work[v]
+            for v in range(n_veh):
+                if not allowed[j, v] or length[v] + 1 > cap:
+                    continue
+                tech = veh_tech[v]
+                srv = service[j, tech]
+                if load[v] + demand[j] > v_cap[v] or work[v] + srv > v_maxwork[v]:
+                    continue
+                size = length[v]
+                first = 0
+                for m in range(size):
+                    if fixed[routes[v, m]]:
+                        first = m + 1
+                last_window = win_e[win_ptr[j + 1] - 1]
+                for p in range(first, size + 1):
+                    before = v_start_pt[v] if p == 0 else routes[v, p - 1]
+                    after = v_end_pt[v] if p == size else routes[v, p]
+                    leave = v_shift_s[v] if p == 0 else ee[v, p - 1]
+                    ready = leave + sec[before, j]
+                    if ready > last_window:
+                        break
+                    begin = _earliest_start(j, ready, win_ptr, win_s, win_e)
+                    deadline = v_shift_e[v] if p == size else ls[v, p]
+                    if begin + srv + sec[j, after] > deadline:
+                        continue
+                    added = sec[before, j] + sec[j, after] - sec[before, after]
+                    if work[v] + srv + added > v_maxwork[v]:
+                        continue
+                    if blink > 0.0 and np.random.random() < blink:
+                        continue
+                    extra = met[before, j] + met[j, after] - met[before, after]
+                    cand_cost[count] = w_sec * added + w_met * extra
+                    if w_balance > 0:
+                        # Growing the busiest route raises the balance term too.
+                        cand_cost[count] += w_balance * max(0, work[v] + srv + added - busiest_now)
+                    cand_v[count] = v
+                    cand_p[count] = p
+                    count += 1
+            if count == 0:
+                continue
+            ranked = np.argsort(cand_cost[:count])
+            for r in range(count):
+                v = cand_v[ranked[r]]
+                p = cand_p[ranked[r]]
+                size = length[v]
+                for m in range(p):
+                    buffer[m] = routes[v, m]
+                buffer[p] = j
+                for m in range(p, size):
+                    buffer[m + 1] = routes[v, m]
+                if not fast[v]:
+                    ok, _, _, _ = route_cost(
+                        v, buffer, size + 1, sec, met, win_ptr, win_s, win_e, service, demand,
+                        sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt, v_shift_s,
+                        v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
+                        brk_late, w_sec, w_met, starts,
+                    )  # fmt: skip
+                    if not ok:
+                        continue
+                touched[v] = True
+                for m in range(size + 1):
+                    routes[v, m] = buffer[m]
+                length[v] = size + 1
+                where[j] = v
+                _refresh(
+                    v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
+                    win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
+                    v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
+                    brk_late, w_sec, w_met, fast,
+                )  # fmt: skip
+                break
+        # -- accept or roll back
+        candidate = 0.0
+        busiest = 0
+        for v in range(n_veh):
+            candidate += cost[v]
+            if length[v] > 0 and work[v] > busiest:
+                busiest = work[v]
+        candidate += w_balance * busiest
+        for j in range(n_jobs):
+            if where[j] < 0 and eligible[j]:
+                candidate += drop[j]
+        threshold = -temperature * np.log(max(np.random.random(), 1e-12))
+        if candidate < current + threshold:
+            current = candidate
+            for v in range(n_veh):
+                if touched[v]:
+                    for m in range(length[v]):
+                        saved_routes[v, m] = routes[v, m]
+                    saved_length[v] = length[v]
+                    saved_cost[v] = cost[v]
+                    saved_work[v] = work[v]
+                    saved_load[v] = load[v]
+            for j in range(n_jobs):
+                saved_where[j] = where[j]
+            if candidate < best[0] - 1e-9:
+                best[0] = candidate
+                for v in range(n_veh):
+                    best_length[v] = length[v]
+                    for m in range(length[v]):
+                        best_routes[v, m] = routes[v, m]
+        else:
+            for v in range(n_veh):
+                if touched[v]:
+                    for m in range(saved_length[v]):
+                        routes[v, m] = saved_routes[v, m]
+                    length[v] = saved_length[v]
+                    cost[v] = saved_cost[v]
+                    work[v] = saved_work[v]
+                    load[v] = saved_load[v]
+                    bounds(
+                        v, routes[v], length[v], ee[v], ls[v], sec, win_ptr, win_s, win_e,
+                        service, veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e,
+                    )  # fmt: skip
+            for j in range(n_jobs):
+                where[j] = saved_where[j]
+        for v in range(n_veh):
+            touched[v] = False
+    best[1] = current
+
+
+@njit(cache=True)
+def _refresh(  # type: ignore[no-untyped-def]
+    v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s, win_e,
+    service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt, v_shift_s,
+    v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met,
+    fast,
+):  # fmt: skip
+    """Recompute the cost, work, load and bounds of route v after a change."""
+    size = length[v]
+    if fast[v]:
+        tech = veh_tech[v]
+        prev = v_start_pt[v]
+        travel = 0
+        metres = 0
+        w = 0
+        ld = 0
+        for k in range(size):
+            j = routes[v, k]
+            travel += sec[prev, j]
+            metres += met[prev, j]
+            w += service[j, tech]
+            ld += demand[j]
+            prev = j
+        travel += sec[prev, v_end_pt[v]]
+        metres += met[prev, v_end_pt[v]]
+        cost[v] = w_sec * travel + w_met * metres
+        work[v] = w + travel
+        load[v] = ld
+    else:
+        _, c, w, ld = route_cost(
+            v, routes[v], size, sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline,
+            sla_ppm, veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap,
+            v_cph, brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, starts,
+        )  # fmt: skip
+        cost[v] = c
+        work[v] = w
+        load[v] = ld
+    bounds(
+        v, routes[v], size, ee[v], ls[v], sec, win_ptr, win_s, win_e, service, veh_tech,
+        v_start_pt, v_end_pt, v_shift_s, v_shift_e,
+    )  # fmt: skip
