@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     replan_time_limit_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
         5.0, description="Wall-clock budget of a re-plan during the day."
     )
+    osrm_url: str | None = Field(
+        None,
+        description="Base URL of an OSRM server for road travel times; unset: ellipsoid "
+        "distance times the region's detour factor at its average speed.",
+    )
     host: str = Field("127.0.0.1", description="Address `dispatch serve` binds to.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(
         8000, description="Port `dispatch serve` listens on."

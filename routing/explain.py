@@ -64,6 +64,14 @@ def _explain(
                 break
     if not fitting:
         return _never_fits(prep, j, eligible)
+    pin = prep.pin(j)
+    if pin and all(len(routes[v.index]) < pin for v in eligible):
+        return Unassigned(
+            job.id,
+            Reason.pinned_position_unreachable,
+            f"It is pinned to position {pin + 1} of its route, but no route that could take "
+            f"it has {pin} other visits to come first.",
+        )
     place = None if repaired else next(insertions(prep, routes, timings, j), None)
     if place is not None:
         vehicle = prep.vehicles[place.vehicle]

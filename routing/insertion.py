@@ -92,7 +92,7 @@ def candidates(
         bound = cache[v]
         service = prep.service(j, vehicle)
         limit = vehicle.tech.max_work_seconds
-        for position in range(_first_free_position(prep, route), len(route) + 1):
+        for position in _positions(prep, route, j):
             before = vehicle.start_point if position == 0 else route[position - 1]
             after = vehicle.end_point if position == len(route) else route[position]
             leave = vehicle.shift.start if position == 0 else bound.ends[position - 1]
@@ -135,13 +135,23 @@ def _room(prep: Prepared, vehicle: Vehicle, timing: Timing, j: int) -> bool:
 
 
 def _first_free_position(prep: Prepared, route: Sequence[int]) -> int:
-    """Insertions before a stop with a fixed position (pinned, or under way) would move it."""
-    fixed = [
-        k
-        for k, j in enumerate(route)
-        if prep.jobs[j].pinned_position is not None or prep.jobs[j].started_by is not None
-    ]
-    return fixed[-1] + 1 if fixed else 0
+    """The first place where inserting moves no stop beyond its pinned position (a pinned
+    stop still short of its position may move one step towards it)."""
+    first = 0
+    for k, job in enumerate(route):
+        pin = prep.pin(job)
+        if pin is not None and k + 1 > pin:
+            first = k + 1
+    return first
+
+
+def _positions(prep: Prepared, route: Sequence[int], j: int) -> Sequence[int]:
+    """Where job ``j`` may go: its pinned position only, or anywhere from the first free."""
+    first = _first_free_position(prep, route)
+    pin = prep.pin(j)
+    if pin is None:
+        return range(first, len(route) + 1)
+    return [pin] if first <= pin <= len(route) else []
 
 
 class Positions:
@@ -231,6 +241,9 @@ class Positions:
             return []
         before, after, leave, deadline, vehicle, position = self._arrays()
         keep = self._allowed_mask(j)[vehicle]
+        pin = self.prep.pin(j)
+        if pin is not None:
+            keep &= position == pin
         if not keep.any():
             return []
         before, after, leave, deadline, vehicle, position = (

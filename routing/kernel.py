@@ -176,7 +176,7 @@ def bounds(  # type: ignore[no-untyped-def]
 def lns_batch(  # type: ignore[no-untyped-def]
     iterations, hot, cold, progress0, progress1,
     routes, length, where, cost, work, load, ee, ls, best_routes, best_length, best,
-    near, fixed, eligible, allowed, drop, home, max_string, mean_removed, blink, retries,
+    near, pin, eligible, allowed, drop, home, max_string, mean_removed, blink, retries,
     sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline, sla_ppm,
     veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
     brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, fast, w_balance,
@@ -230,12 +230,20 @@ def lns_batch(  # type: ignore[no-untyped-def]
                 at = 0
                 while routes[v, at] != c:
                     at += 1
-                low = max(0, at - span + 1)
+                # Stops before a pinned one must stay put too.
+                first = 0
+                for m in range(size):
+                    if pin[routes[v, m]] >= 0:
+                        first = m + 1
+                if at < first:
+                    continue
+                span = min(span, size - first)
+                low = max(first, at - span + 1)
                 high = min(at, size - span)
                 begin = low + np.random.randint(0, high - low + 1)
                 skip = False
                 for k in range(begin, begin + span):
-                    if fixed[routes[v, k]]:
+                    if pin[routes[v, k]] >= 0:
                         skip = True
                 if skip:
                     continue
@@ -300,12 +308,19 @@ def lns_batch(  # type: ignore[no-untyped-def]
                 if load[v] + demand[j] > v_cap[v] or work[v] + srv > v_maxwork[v]:
                     continue
                 size = length[v]
+                # Inserting must not push a pinned stop beyond its position; a job with a
+                # pinned position of its own goes only there.
                 first = 0
                 for m in range(size):
-                    if fixed[routes[v, m]]:
+                    if pin[routes[v, m]] >= 0 and m + 1 > pin[routes[v, m]]:
                         first = m + 1
+                low, high = first, size
+                if pin[j] >= 0:
+                    if pin[j] < first or pin[j] > size:
+                        continue
+                    low, high = pin[j], pin[j]
                 last_window = win_e[win_ptr[j + 1] - 1]
-                for p in range(first, size + 1):
+                for p in range(low, high + 1):
                     before = v_start_pt[v] if p == 0 else routes[v, p - 1]
                     after = v_end_pt[v] if p == size else routes[v, p]
                     leave = v_shift_s[v] if p == 0 else ee[v, p - 1]

@@ -65,9 +65,8 @@ class _Arrays:
         )
         self.sla_ppm = np.array([float(job.sla_penalty_per_minute) for job in jobs])
         self.drop = np.array([drop_cost(prep, j) for j in range(n_jobs)])
-        self.fixed = np.array(
-            [job.pinned_position is not None or job.started_by is not None for job in jobs],
-            dtype=np.bool_,
+        self.pin = np.array(
+            [-1 if prep.pin(j) is None else prep.pin(j) for j in range(n_jobs)], dtype=np.int64
         )
         self.allowed = np.zeros((n_jobs, n_veh), dtype=np.bool_)
         for j in range(n_jobs):
@@ -181,7 +180,7 @@ def improve(
             p1 = min(1.0, p0 + batch * max(1e-6, (now - started) / max(1, done)) / span)
         kernel.lns_batch(
             batch, hot, cold, p0, p1, state, length, where, cost, work, load, ee, ls,
-            best_routes, best_length, best, near, a.fixed, a.eligible, a.allowed, a.drop, a.home,
+            best_routes, best_length, best, near, a.pin, a.eligible, a.allowed, a.drop, a.home,
             params.max_string, params.mean_removed, params.blink, params.retries, *model, a.fast,
             balance,
         )  # fmt: skip

@@ -164,6 +164,11 @@ class Prepared:
             (seconds[j, others] >= UNREACHABLE).all() or (seconds[others, j] >= UNREACHABLE).all()
         )
 
+    def pin(self, j: int) -> int | None:
+        """The position job ``j`` must hold in its route (0 when it is under way)."""
+        job = self.jobs[j]
+        return 0 if job.started_by is not None else job.pinned_position
+
     def pinned(self, j: int) -> bool:
         job = self.jobs[j]
         return job.started_by is not None or job.pinned_technician is not None

@@ -20,7 +20,11 @@ def repair(
     insertions only ever add work to routes."""
     inserted = []
     cache: dict[int, Bounds] = {}
-    order = sorted(left_out, key=lambda j: (-prep.jobs[j].priority, len(prep.allowed[j]), j))
+    # Jobs pinned to a later position go last, once their routes have stops to go after.
+    order = sorted(
+        left_out,
+        key=lambda j: ((prep.pin(j) or 0) > 0, -prep.jobs[j].priority, len(prep.allowed[j]), j),
+    )
     for j in order:
         # Candidates come cheapest first, so the first feasible one is the cheapest.
         best = next(insertions(prep, routes, timings, j, cache), None)

@@ -15,6 +15,8 @@ class Reason(StrEnum):
     time_window_unreachable = "time_window_unreachable"
     exceeds_shift_length = "exceeds_shift_length"
     exceeds_capacity = "exceeds_capacity"
+    # Pinned to position p, but no route that could take it has p stops to come first.
+    pinned_position_unreachable = "pinned_position_unreachable"
     displaced_by_higher_priority = "displaced_by_higher_priority"
     quota_exhausted = "quota_exhausted"
     # Fits a route, but the planner that made the plan (e.g. the greedy baseline) did not

@@ -20,6 +20,7 @@ from routing import (
     solve,
 )
 from routing.assemble import route_of
+from routing.insertion import _positions
 from routing.prepare import DAY_RULE, SKILL, Prepared
 from routing.schedule import Timing, schedule
 from routing.solution import Unassigned
@@ -66,6 +67,7 @@ def problems(draw: st.DrawFn) -> Problem:
             begin = day * DAY + draw(st.integers(7, 17)) * HOUR
             windows = (Window(begin, begin + draw(st.integers(0, 4)) * HOUR),)
         pinned = draw(st.one_of(st.none(), st.sampled_from([t.id for t in techs])))
+        position = draw(st.one_of(st.none(), st.integers(0, 2))) if pinned else None
         jobs.append(
             Job(
                 id=f"j{j}",
@@ -77,6 +79,7 @@ def problems(draw: st.DrawFn) -> Problem:
                 earliest_day=earliest,
                 due_day=due,
                 pinned_technician=pinned,
+                pinned_position=position,
                 demand=draw(st.integers(0, 3)),
             )
         )
@@ -97,6 +100,8 @@ def test_plans_pass_the_checker_and_pins_stay(p: Problem) -> None:
         route = plan.route_of(job.id)
         if job.pinned_technician is not None and route is not None:
             assert route.technician_id == job.pinned_technician
+        if job.pinned_position is not None and route is not None:
+            assert route.job_ids.index(job.id) == job.pinned_position
 
 
 @PROPERTY
@@ -118,6 +123,11 @@ def _confirm(prep: Prepared, plan: Solution, item: Unassigned) -> None:
         assert DAY_RULE in refusals
         assert None not in refusals
         return
+    pin = prep.pin(j)
+    if item.reason is Reason.pinned_position_unreachable:
+        eligible = [v for v in prep.vehicles if refusals[v.index] is None]
+        assert all(len(_route_jobs(prep, plan, v)) < pin for v in eligible)
+        return
     assert item.reason in {
         Reason.displaced_by_higher_priority,
         Reason.time_window_unreachable,
@@ -127,15 +137,17 @@ def _confirm(prep: Prepared, plan: Solution, item: Unassigned) -> None:
     for v in prep.vehicles:
         if refusals[v.index] is not None:
             continue
-        route = next(
-            (r for r in plan.routes if r.technician_id == v.tech.id and r.day == v.day), None
-        )
-        current = [prep.job_index[s] for s in route.job_ids] if route else []
-        for position in range(len(current) + 1):
+        current = _route_jobs(prep, plan, v)
+        for position in _positions(prep, current, j):
             candidate = [*current[:position], j, *current[position:]]
             assert not isinstance(schedule(prep, v, candidate), Timing), (item, v.tech.id, position)
         if item.reason is not Reason.displaced_by_higher_priority:
             assert not isinstance(schedule(prep, v, [j]), Timing)
+
+
+def _route_jobs(prep: Prepared, plan: Solution, v) -> list[int]:  # type: ignore[no-untyped-def]
+    route = next((r for r in plan.routes if r.technician_id == v.tech.id and r.day == v.day), None)
+    return [prep.job_index[s] for s in route.job_ids] if route else []
 
 
 @PROPERTY
@@ -144,7 +156,10 @@ def test_whatever_the_scheduler_accepts_the_checker_accepts(p: Problem, rnd) -> 
     """So a refusal by the scheduler, used to confirm reasons above, is the checker's word."""
     prep = Prepared(p)
     vehicle = rnd.choice(prep.vehicles)
-    order = [j for j in range(len(prep.jobs)) if prep.refusal(j, vehicle) is None]
+    # Positions are kept by where insertions may go, not by the clock: leave pinned ones out.
+    order = [
+        j for j in range(len(prep.jobs)) if prep.refusal(j, vehicle) is None and prep.pin(j) is None
+    ]
     rnd.shuffle(order)
     timing = schedule(prep, vehicle, order)
     if not isinstance(timing, Timing):

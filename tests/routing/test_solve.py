@@ -126,6 +126,18 @@ def test_pinned_position_is_kept() -> None:
     assert plan.routes[0].job_ids[0] == "c"
 
 
+def test_stops_before_a_pinned_position_stay_in_front() -> None:
+    plan = solve(
+        problem(
+            [job("a", 10), job("b", 40, pinned_position=1), job("c", 20), job("d", 30)],
+            [tech()],
+        ),
+        FAST,
+    )
+    assert plan.routes[0].job_ids[1] == "b"
+    assert len(plan.routes[0].stops) == 4
+
+
 def test_no_shift_on_allowed_days() -> None:
     plan = solve(
         problem([job("j", 5, earliest_day=1, due_day=1)], [tech(shifts=(shift(0),))], days=2),
