@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from routing import check, solve
 from routing.assemble import route_cost
-from routing.kernel import route_cost as kernel_route_cost
+from routing.kernel_timing import route_cost as kernel_route_cost
 from routing.lns import _Arrays, improve
 from routing.prepare import Prepared
 from routing.repair import construct
