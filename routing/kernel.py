@@ -236,14 +236,10 @@ def lns_batch(  # type: ignore[no-untyped-def]
         threshold = -temperature * np.log(max(np.random.random(), 1e-12))
         if candidate < current + threshold:
             current = candidate
-            for v in range(n_veh):
-                if touched[v]:
-                    for m in range(length[v]):
-                        saved_routes[v, m] = routes[v, m]
-                    saved_length[v] = length[v]
-                    saved_cost[v] = cost[v]
-                    saved_work[v] = work[v]
-                    saved_load[v] = load[v]
+            _copy_touched(
+                touched, routes, length, cost, work, load,
+                saved_routes, saved_length, saved_cost, saved_work, saved_load,
+            )  # fmt: skip
             for j in range(n_jobs):
                 saved_where[j] = where[j]
             if candidate < best[0] - 1e-9:
@@ -253,14 +249,12 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     for m in range(length[v]):
                         best_routes[v, m] = routes[v, m]
         else:
+            _copy_touched(
+                touched, saved_routes, saved_length, saved_cost, saved_work, saved_load,
+                routes, length, cost, work, load,
+            )  # fmt: skip
             for v in range(n_veh):
                 if touched[v]:
-                    for m in range(saved_length[v]):
-                        routes[v, m] = saved_routes[v, m]
-                    length[v] = saved_length[v]
-                    cost[v] = saved_cost[v]
-                    work[v] = saved_work[v]
-                    load[v] = saved_load[v]
                     bounds(
                         v, routes[v], length[v], ee[v], ls[v], sec, win_ptr, win_s, win_e,
                         service, veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e,
@@ -270,6 +264,21 @@ def lns_batch(  # type: ignore[no-untyped-def]
         for v in range(n_veh):
             touched[v] = False
     best[1] = current
+
+
+@njit(cache=True)
+def _copy_touched(  # type: ignore[no-untyped-def]
+    touched, routes, length, cost, work, load, to_routes, to_length, to_cost, to_work, to_load
+):
+    """Copy the routes marked touched, with their figures, from one state to the other."""
+    for v in range(touched.shape[0]):
+        if touched[v]:
+            for m in range(length[v]):
+                to_routes[v, m] = routes[v, m]
+            to_length[v] = length[v]
+            to_cost[v] = cost[v]
+            to_work[v] = work[v]
+            to_load[v] = load[v]
 
 
 @njit(cache=True)
