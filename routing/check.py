@@ -66,7 +66,27 @@ class _Checker:
                 self.bad(f"technician {route.technician_id} has two routes on day {route.day}")
             seen.add(key)
             self._route(route)
+        self._quotas()
         return self.violations
+
+    def _quotas(self) -> None:
+        quotas = {q.id: q for q in self.problem.quotas}
+        used: Counter[str] = Counter()
+        days: dict[str, set[int]] = {}
+        for route in self.solution.routes:
+            for stop in route.stops:
+                job = self.jobs.get(stop.job_id)
+                for quota_id in job.quotas if job is not None else ():
+                    quota = quotas.get(quota_id)
+                    if quota is not None and quota.covers(route.day):
+                        used[quota_id] += job.quota_draw  # type: ignore[union-attr]
+                        days.setdefault(quota_id, set()).add(route.day)
+        for quota_id, quota in quotas.items():
+            if quota.seconds is not None and used[quota_id] > quota.seconds:
+                self.bad(f"quota {quota_id}: {used[quota_id]} s used, limit {quota.seconds} s")
+            served = len(days.get(quota_id, ()))
+            if quota.visit_days is not None and served > quota.visit_days:
+                self.bad(f"quota {quota_id}: visits on {served} days, limit {quota.visit_days}")
 
     def _coverage(self) -> None:
         counts = Counter(s.job_id for r in self.solution.routes for s in r.stops)

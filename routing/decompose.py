@@ -39,6 +39,12 @@ def parts(prep: Prepared) -> list[Part]:
             a, b = find(j), find(offset + v)
             if a != b:
                 parent[a] = b
+    # Jobs sharing a budget compete for it, so they must be searched together.
+    for members in prep.quota.jobs_of().values():
+        for other in members[1:]:
+            a, b = find(members[0]), find(other)
+            if a != b:
+                parent[a] = b
     groups: dict[int, tuple[list[int], list[int]]] = {}
     for j, allowed in enumerate(prep.allowed):
         if allowed:

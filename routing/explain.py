@@ -9,6 +9,7 @@ import numpy as np
 
 from routing.insertion import insertions
 from routing.prepare import DAY, Prepared, Vehicle
+from routing.quota import QuotaUse
 from routing.schedule import Timing, schedule
 from routing.solution import Reason, Unassigned
 
@@ -64,6 +65,11 @@ def _explain(
                 break
     if not fitting:
         return _never_fits(prep, j, eligible)
+    quota = QuotaUse(prep, routes) if prep.quota.active else None
+    if quota is not None:
+        short = [quota.shortfall(j, v.day) for v in eligible]
+        if all(short):
+            return _over_budget(prep, j, eligible, short, quota)  # type: ignore[arg-type]
     pin = prep.pin(j)
     if pin and all(len(routes[v.index]) < pin for v in eligible):
         return Unassigned(
@@ -72,7 +78,7 @@ def _explain(
             f"It is pinned to position {pin + 1} of its route, but no route that could take "
             f"it has {pin} other visits to come first.",
         )
-    place = None if repaired else next(insertions(prep, routes, timings, j), None)
+    place = None if repaired else next(insertions(prep, routes, timings, j, None, quota), None)
     if place is not None:
         vehicle = prep.vehicles[place.vehicle]
         return Unassigned(
@@ -82,6 +88,34 @@ def _explain(
             "but the planner did not place it.",
         )
     return _displaced(prep, routes, timings, j, fitting)
+
+
+def _over_budget(
+    prep: Prepared,
+    j: int,
+    eligible: list[Vehicle],
+    short: list[tuple[str, int, int]],
+    quota: QuotaUse,
+) -> Unassigned:
+    """Every day it could be served on, its budget is spent: say which and by how much."""
+    job = prep.jobs[j]
+    budget = quota.table.ids[quota.budget(j, eligible[0].day)]
+    kind, needed, remaining = next((s for s in short if s[0] == "seconds"), short[0])
+    if kind == "seconds":
+        return Unassigned(
+            job.id,
+            Reason.quota_exhausted,
+            f"It needs {needed // 60} min of quota {budget}; {max(0, remaining) // 60} min "
+            "remain after the visits planned with higher priority.",
+            figures={"needed_seconds": needed, "remaining_seconds": remaining},
+        )
+    return Unassigned(
+        job.id,
+        Reason.quota_exhausted,
+        f"It needs another on-site day of quota {budget}; its days are all used by the "
+        "visits planned with higher priority.",
+        figures={"needed_days": needed, "remaining_days": remaining},
+    )
 
 
 def _nobody(prep: Prepared, j: int, static: np.ndarray, day: np.ndarray) -> Unassigned:

@@ -10,6 +10,7 @@ from routing.check import CheckError, check
 from routing.explain import explain
 from routing.prepare import Prepared
 from routing.problem import Problem
+from routing.quota import QuotaUse
 from routing.schedule import Timing, schedule
 from routing.solution import Solution, Stats
 from routing.validate import validate
@@ -31,11 +32,17 @@ def greedy(problem: Problem) -> Solution:
         here = routes[v][-1] if routes[v] else prep.vehicles[v].start_point
         return prep.vehicles[v].day, int(seconds[here, j])
 
+    quota = QuotaUse(prep, routes) if prep.quota.active else None
     left_out = []
     for j in sorted(range(len(prep.jobs)), key=urgency):
         for v in sorted(prep.allowed[j], key=lambda v, j=j: nearness(v, j)):
+            day = prep.vehicles[v].day
+            if quota is not None and not quota.allows(j, day):
+                continue
             result = schedule(prep, prep.vehicles[v], [*routes[v], j])
             if isinstance(result, Timing):
+                if quota is not None:
+                    quota.add(j, day)
                 routes[v].append(j)
                 timings[v] = result
                 break

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from routing.prepare import Prepared, Vehicle
+from routing.quota import QuotaUse
 from routing.schedule import Timing, schedule
 
 
@@ -65,10 +66,12 @@ def candidates(
     timings: Sequence[Timing | None],
     j: int,
     cache: dict[int, Bounds] | None = None,
+    quota: QuotaUse | None = None,
 ) -> list[tuple[int, int, int]]:
     """(added travel seconds, vehicle, position) of every place that passes the bounds, among
-    the vehicles allowed to take job ``j``. ``cache`` keeps route bounds between calls; drop
-    a vehicle's entry when its route changes."""
+    the vehicles allowed to take job ``j`` (and, given ``quota``, on days its budget allows).
+    ``cache`` keeps route bounds between calls; drop a vehicle's entry when its route
+    changes."""
     windows = prep.windows(j)
     if not windows:
         return []
@@ -83,6 +86,7 @@ def candidates(
             timing is None
             or vehicle.shift.start > last_start
             or not _room(prep, vehicle, timing, j)
+            or (quota is not None and not quota.allows(j, vehicle.day))
         ):
             continue
         if v not in cache:
@@ -114,9 +118,10 @@ def insertions(
     timings: Sequence[Timing | None],
     j: int,
     cache: dict[int, Bounds] | None = None,
+    quota: QuotaUse | None = None,
 ) -> Iterator[Insertion]:
     """Feasible places for job ``j``, least added travel first."""
-    for added, v, position in sorted(candidates(prep, routes, timings, j, cache)):
+    for added, v, position in sorted(candidates(prep, routes, timings, j, cache, quota)):
         route = routes[v]
         result = schedule(prep, prep.vehicles[v], [*route[:position], j, *route[position:]])
         if isinstance(result, Timing):

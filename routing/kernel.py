@@ -25,10 +25,12 @@ def lns_batch(  # type: ignore[no-untyped-def]
     sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline, sla_ppm,
     veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
     brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, fast, w_balance,
+    v_day, q_of, q_draw, q_sec, q_days, q_used, q_perday, q_dayused, has_quota,
 ):  # fmt: skip
     """``iterations`` rounds of ruin, recreate and simulated-annealing acceptance, the
     temperature falling geometrically from progress0 to progress1 of the way from hot to
-    cold. ``best`` holds [best cost, current cost]."""
+    cold. ``best`` holds [best cost, current cost]. ``q_*`` are the budgets (see
+    routing.quota) and their use by the current routes, kept up to date."""
     n_jobs = where.shape[0]
     n_veh = length.shape[0]
     cap = routes.shape[1]
@@ -96,6 +98,8 @@ def lns_batch(  # type: ignore[no-untyped-def]
                 for k in range(begin, begin + span):
                     pool[removed] = routes[v, k]
                     where[routes[v, k]] = -1
+                    if has_quota:
+                        _draw(routes[v, k], v_day[v], -1, q_of, q_draw, q_used, q_perday, q_dayused)
                     removed += 1
                 for k in range(begin + span, size):
                     routes[v, k - span] = routes[v, k]
@@ -152,6 +156,13 @@ def lns_batch(  # type: ignore[no-untyped-def]
                 srv = service[j, tech]
                 if load[v] + demand[j] > v_cap[v] or work[v] + srv > v_maxwork[v]:
                     continue
+                if has_quota:
+                    q = q_of[j, v_day[v]]
+                    if q >= 0 and (
+                        q_used[q] + q_draw[j] > q_sec[q]
+                        or (q_perday[q, v_day[v]] == 0 and q_dayused[q] >= q_days[q])
+                    ):
+                        continue
                 size = length[v]
                 # Inserting must not push a pinned stop beyond its position; a job with a
                 # pinned position of its own goes only there.
@@ -215,6 +226,8 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     routes[v, m] = buffer[m]
                 length[v] = size + 1
                 where[j] = v
+                if has_quota:
+                    _draw(j, v_day[v], 1, q_of, q_draw, q_used, q_perday, q_dayused)
                 _refresh(
                     v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
                     win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
@@ -261,9 +274,36 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     )  # fmt: skip
             for j in range(n_jobs):
                 where[j] = saved_where[j]
+            if has_quota:
+                _recount(where, v_day, q_of, q_draw, q_used, q_perday, q_dayused)
         for v in range(n_veh):
             touched[v] = False
     best[1] = current
+
+
+@njit(cache=True)
+def _draw(j, day, sign, q_of, q_draw, q_used, q_perday, q_dayused):  # type: ignore[no-untyped-def]
+    """Job j served (sign 1) or no longer served (-1) on ``day``: update its budget's use."""
+    q = q_of[j, day]
+    if q < 0:
+        return
+    if sign > 0 and q_perday[q, day] == 0:
+        q_dayused[q] += 1
+    q_perday[q, day] += sign
+    if sign < 0 and q_perday[q, day] == 0:
+        q_dayused[q] -= 1
+    q_used[q] += sign * q_draw[j]
+
+
+@njit(cache=True)
+def _recount(where, v_day, q_of, q_draw, q_used, q_perday, q_dayused):  # type: ignore[no-untyped-def]
+    """Budget use from scratch (after a rolled-back round)."""
+    q_used[:] = 0
+    q_perday[:, :] = 0
+    q_dayused[:] = 0
+    for j in range(where.shape[0]):
+        if where[j] >= 0:
+            _draw(j, v_day[where[j]], 1, q_of, q_draw, q_used, q_perday, q_dayused)
 
 
 @njit(cache=True)

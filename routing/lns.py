@@ -152,6 +152,17 @@ def improve(
     ls = np.zeros((n_veh, cap), dtype=np.int64)
     starts = np.zeros(cap + 1, dtype=np.int64)
     model = a.model()
+    quota = prep.quota
+    v_day = np.array([v.day for v in prep.vehicles], dtype=np.int64)
+    q_used = np.zeros(len(quota.seconds), dtype=np.int64)
+    q_perday = np.zeros((len(quota.seconds), quota.days), dtype=np.int64)
+    q_dayused = np.zeros(len(quota.seconds), dtype=np.int64)
+    budgets = (
+        v_day, quota.of, quota.draw, quota.seconds, quota.visit_days, q_used, q_perday, q_dayused,
+        quota.active,
+    )  # fmt: skip
+    if quota.active:
+        kernel._recount(where, *budgets[:3], *budgets[5:8])
     for v in range(n_veh):
         kernel._refresh(v, state, length, cost, work, load, ee, ls, starts, *model, a.fast)
     balance = float(prep.problem.objective.balance_weight)
@@ -182,7 +193,7 @@ def improve(
             batch, hot, cold, p0, p1, state, length, where, cost, work, load, ee, ls,
             best_routes, best_length, best, near, a.pin, a.eligible, a.allowed, a.drop, a.home,
             params.max_string, params.mean_removed, params.blink, params.retries, *model, a.fast,
-            balance,
+            balance, *budgets,
         )  # fmt: skip
         done += batch
         elapsed = time.time() - now

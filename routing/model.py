@@ -104,6 +104,7 @@ def build(prep: Prepared) -> Built:
     _work_dimension(prep, routing, time_evaluators)
     _load_dimension(prep, routing)
     _positions(prep, routing, manager)
+    _quotas(prep, routing, manager)
     return Built(prep=prep, manager=manager, routing=routing, time=time)
 
 
@@ -172,3 +173,38 @@ def _positions(
     position = routing.GetDimensionOrDie("position")
     for j, place in fixed.items():
         position.CumulVar(manager.NodeToIndex(j)).SetValue(place + 1)
+
+
+def _quotas(
+    prep: Prepared, routing: pywrapcp.RoutingModel, manager: pywrapcp.RoutingIndexManager
+) -> None:
+    """Budgets across routes: a job counts against a budget when its vehicle is one of the
+    budget's days; the served draws stay within its seconds and the days with a served job
+    within its visit days. OR-Tools checks these constraints on every move it tries."""
+    table = prep.quota
+    if not table.active:
+        return
+    solver = routing.solver()
+    day_of = [v.day for v in prep.vehicles]
+    for q, members in table.jobs_of().items():
+        draws, flags = [], []
+        per_day: dict[int, list] = {}
+        for j in members:
+            variable = routing.VehicleVar(manager.NodeToIndex(j))
+            for day in range(table.days):
+                if table.of[j, day] != q:
+                    continue
+                vehicles = [v for v in prep.allowed[j] if day_of[v] == day]
+                if not vehicles:
+                    continue
+                on = solver.IsMemberVar(variable, vehicles)
+                draws.append(int(table.draw[j]))
+                flags.append(on)
+                per_day.setdefault(day, []).append(on)
+        if not flags:
+            continue
+        if table.seconds[q] < sum(draws):
+            solver.Add(solver.ScalProd(flags, draws) <= int(table.seconds[q]))
+        if table.visit_days[q] < len(per_day):
+            served = [solver.Max(day_flags) for day_flags in per_day.values()]
+            solver.Add(solver.Sum(served) <= int(table.visit_days[q]))

@@ -14,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from routing.problem import Break, Job, Location, Problem, Shift, Technician, service_seconds
+from routing.quota import QuotaTable
 from routing.travel import UNREACHABLE, TravelMatrices
 
 DAY = 86_400
@@ -136,6 +137,10 @@ class Prepared:
 
     def first_vehicle(self, tech_index: int) -> int:
         return self._eligibility.first_vehicle[tech_index]
+
+    @cached_property
+    def quota(self) -> QuotaTable:
+        return QuotaTable(self)
 
     @cached_property
     def _eligibility(self) -> _Eligibility:

@@ -98,6 +98,30 @@ class Job:
     started_by: str | None = None
     demand: int = 0
     region: str | None = None
+    # Budgets (Quota ids) the job draws on; the one covering the day it is served applies.
+    quotas: tuple[str, ...] = ()
+    # What serving it takes from that budget; None: its duration.
+    quota_seconds: int | None = None
+
+    @property
+    def quota_draw(self) -> int:
+        return self.duration if self.quota_seconds is None else self.quota_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """A budget jobs share, such as a contract's remaining hours and on-site days in one
+    period: the jobs drawing on it that are served on one of ``days`` take at most
+    ``seconds`` in all (each its ``quota_draw``) on at most ``visit_days`` distinct days.
+    None means no limit of that kind; ``days`` None covers the whole horizon."""
+
+    id: str
+    seconds: int | None = None
+    visit_days: int | None = None
+    days: frozenset[int] | None = None
+
+    def covers(self, day: int) -> bool:
+        return self.days is None or day in self.days
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +156,7 @@ class Problem:
     duration_scaling: DurationScaling | None = None
     # Known skill codes; when given, any other skill is an input error.
     skills: frozenset[str] | None = None
+    quotas: tuple[Quota, ...] = ()
 
     def job(self, job_id: str) -> Job:
         for job in self.jobs:

@@ -7,6 +7,7 @@ import logging
 
 from routing.insertion import Bounds, insertions
 from routing.prepare import Prepared
+from routing.quota import QuotaUse
 from routing.schedule import Timing, schedule
 
 log = logging.getLogger(__name__)
@@ -17,9 +18,11 @@ def repair(
 ) -> list[int]:
     """Insert what fits (cheapest added travel first), updating ``routes`` and ``timings`` in
     place; returns the jobs inserted. A job that does not fit at its turn cannot fit later:
-    insertions only ever add work to routes."""
+    insertions only ever add work to routes and draw on budgets. Higher priorities go first,
+    so a budget too small for all its jobs goes to the most important ones."""
     inserted = []
     cache: dict[int, Bounds] = {}
+    quota = QuotaUse(prep, routes) if prep.quota.active else None
     # Jobs pinned to a later position go last, once their routes have stops to go after.
     order = sorted(
         left_out,
@@ -27,9 +30,11 @@ def repair(
     )
     for j in order:
         # Candidates come cheapest first, so the first feasible one is the cheapest.
-        best = next(insertions(prep, routes, timings, j, cache), None)
+        best = next(insertions(prep, routes, timings, j, cache, quota), None)
         if best is None:
             continue
+        if quota is not None:
+            quota.add(j, prep.vehicles[best.vehicle].day)
         routes[best.vehicle].insert(best.position, j)
         timings[best.vehicle] = best.timing
         cache.pop(best.vehicle, None)

@@ -79,6 +79,8 @@ class Unassigned:
     detail: str
     # For displaced jobs: the higher-priority jobs holding the time it would need.
     displaced_by: tuple[str, ...] = ()
+    # The numbers behind the reason, e.g. a budget's needed_seconds and remaining_seconds.
+    figures: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ def validate(problem: Problem) -> None:
     for kind, ids in (
         ("job", [j.id for j in problem.jobs]),
         ("technician", [t.id for t in problem.technicians]),
+        ("quota", [q.id for q in problem.quotas]),
     ):
         for duplicate, count in Counter(ids).items():
             if count > 1:
@@ -56,6 +57,7 @@ def validate(problem: Problem) -> None:
     for tech_id, count in starters.items():
         if count > 1:
             issues.append(Issue("technician", tech_id, "started_by", f"has {count} jobs under way"))
+    issues.extend(_quota_issues(problem))
     issues.extend(_location_issues(problem))
     if issues:
         raise ProblemError(issues)
@@ -152,6 +154,34 @@ def _job_issues(problem: Problem, job: Job, tech_ids: set[str]) -> list[Issue]:
     for field, ids in references.items():
         for unknown in sorted(i for i in ids if i not in tech_ids):  # type: ignore[misc]
             bad(field, f"unknown technician {unknown!r}")
+    return issues
+
+
+def _quota_issues(problem: Problem) -> list[Issue]:
+    issues: list[Issue] = []
+    quotas = {q.id: q for q in problem.quotas}
+    for quota in problem.quotas:
+        for field in ("seconds", "visit_days"):
+            value = getattr(quota, field)
+            if value is not None and value < 0:
+                issues.append(Issue("quota", quota.id, field, f"{value} is negative"))
+        outside = sorted(d for d in quota.days or () if not 0 <= d < problem.days)
+        if outside:
+            issues.append(
+                Issue("quota", quota.id, "days", f"{outside} outside 0..{problem.days - 1}")
+            )
+    for job in problem.jobs:
+        if job.quota_seconds is not None and job.quota_seconds < 0:
+            issues.append(Issue("job", job.id, "quota_seconds", f"{job.quota_seconds} is negative"))
+        known = [quotas[q] for q in job.quotas if q in quotas]
+        for unknown in sorted(set(job.quotas) - set(quotas)):
+            issues.append(Issue("job", job.id, "quotas", f"unknown quota {unknown!r}"))
+        # One budget per day: which one a visit draws on must not depend on a guess.
+        for day in range(problem.days):
+            covering = [q.id for q in known if q.covers(day)]
+            if len(covering) > 1:
+                issues.append(Issue("job", job.id, "quotas", f"{covering} all cover day {day}"))
+                break
     return issues
 
 

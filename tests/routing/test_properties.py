@@ -3,6 +3,8 @@ unassigned job's reason holds when tested against every route and position."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +13,7 @@ from routing import (
     Job,
     Location,
     Problem,
+    Quota,
     Reason,
     Shift,
     Solution,
@@ -22,6 +25,7 @@ from routing import (
 from routing.assemble import route_of
 from routing.insertion import _positions
 from routing.prepare import DAY_RULE, SKILL, Prepared
+from routing.quota import QuotaUse
 from routing.schedule import Timing, schedule
 from routing.solution import Unassigned
 from routing.travel import Euclidean
@@ -57,6 +61,14 @@ def problems(draw: st.DrawFn) -> Problem:
                 capacity=draw(st.one_of(st.none(), st.integers(0, 6))),
             )
         )
+    quotas = tuple(
+        Quota(
+            f"q{q}",
+            seconds=draw(st.one_of(st.none(), st.integers(0, 8).map(lambda n: n * 30 * MIN))),
+            visit_days=draw(st.one_of(st.none(), st.integers(0, 2))),
+        )
+        for q in range(draw(st.integers(0, 2)))
+    )
     jobs = []
     for j in range(draw(st.integers(1, 8))):
         earliest = draw(st.integers(0, days - 1))
@@ -81,10 +93,17 @@ def problems(draw: st.DrawFn) -> Problem:
                 pinned_technician=pinned,
                 pinned_position=position,
                 demand=draw(st.integers(0, 3)),
+                quotas=(draw(st.sampled_from(quotas)).id,)
+                if quotas and draw(st.booleans())
+                else (),
             )
         )
     return Problem(
-        jobs=tuple(jobs), technicians=tuple(techs), days=days, travel=Euclidean(scale=MIN)
+        jobs=tuple(jobs),
+        technicians=tuple(techs),
+        days=days,
+        travel=Euclidean(scale=MIN),
+        quotas=quotas,
     )
 
 
@@ -123,6 +142,13 @@ def _confirm(prep: Prepared, plan: Solution, item: Unassigned) -> None:
         assert DAY_RULE in refusals
         assert None not in refusals
         return
+    routes = [_route_jobs(prep, plan, v) for v in prep.vehicles]
+    budget = QuotaUse(prep, routes)
+    eligible = [v for v in prep.vehicles if refusals[v.index] is None]
+    if item.reason is Reason.quota_exhausted:
+        assert eligible
+        assert all(not budget.allows(j, v.day) for v in eligible)
+        return
     pin = prep.pin(j)
     if item.reason is Reason.pinned_position_unreachable:
         eligible = [v for v in prep.vehicles if refusals[v.index] is None]
@@ -135,7 +161,7 @@ def _confirm(prep: Prepared, plan: Solution, item: Unassigned) -> None:
         Reason.exceeds_capacity,
     }
     for v in prep.vehicles:
-        if refusals[v.index] is not None:
+        if refusals[v.index] is not None or not budget.allows(j, v.day):
             continue
         current = _route_jobs(prep, plan, v)
         for position in _positions(prep, current, j):
@@ -154,6 +180,8 @@ def _route_jobs(prep: Prepared, plan: Solution, v) -> list[int]:  # type: ignore
 @given(problems(), st.randoms(use_true_random=False))
 def test_whatever_the_scheduler_accepts_the_checker_accepts(p: Problem, rnd) -> None:  # type: ignore[no-untyped-def]
     """So a refusal by the scheduler, used to confirm reasons above, is the checker's word."""
+    # Budgets are not the scheduler's business (one route cannot know the others).
+    p = replace(p, quotas=(), jobs=tuple(replace(job, quotas=()) for job in p.jobs))
     prep = Prepared(p)
     vehicle = rnd.choice(prep.vehicles)
     # Positions are kept by where insertions may go, not by the clock: leave pinned ones out.
