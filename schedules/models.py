@@ -45,6 +45,17 @@ class OveragePolicy(StrEnum):
     bill_as_tm = "bill_as_tm"
 
 
+class EntryKind(StrEnum):
+    """What a quota ledger entry records."""
+
+    # A published plan's visit (reversed when the plan is replaced or the visit is done).
+    planned = "planned"
+    # Time a technician reported on a visit (work, and travel where the contract counts it).
+    actual = "actual"
+    # First-line time spent resolving a request remotely.
+    remote = "remote"
+
+
 class ExceptionKind(StrEnum):
     vacation = "vacation"
     sickness = "sickness"
@@ -199,3 +210,38 @@ class CalendarException(SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime)
     ends_at: datetime = Field(sa_type=UTCDateTime)
     note: str | None = Field(default=None, max_length=500)
+
+
+class QuotaEntry(SQLModel, table=True):
+    """One line of a contract's append-only quota ledger: minutes drawn (or, negative, given
+    back) at an instant. Corrections are new lines, never updates, so every status can be
+    traced to the events behind it. ``onsite_day`` is the local day of on-site work the line
+    stands for (None for travel and remote time), from which on-site days are counted."""
+
+    __tablename__ = "quota_entry"
+    __table_args__ = (
+        sa.Index("ix_quota_entry_contract_occurred", "contract_id", "occurred_at"),
+        check("kind <> 'planned' OR visit_id IS NOT NULL", "planned_has_visit"),
+        check("kind <> 'remote' OR request_id IS NOT NULL", "remote_has_request"),
+        check("kind <> 'remote' OR onsite_day IS NULL", "remote_is_not_onsite"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    contract_id: int = Field(foreign_key="contract.id", ondelete="RESTRICT")
+    kind: EntryKind = Field(sa_type=enum_type(EntryKind, "kind"))
+    minutes: int
+    occurred_at: datetime = Field(sa_type=UTCDateTime)
+    onsite_day: date | None = None
+    visit_id: int | None = Field(
+        default=None, foreign_key="visit.id", ondelete="RESTRICT", index=True
+    )
+    request_id: int | None = Field(
+        default=None, foreign_key="service_request.id", ondelete="RESTRICT"
+    )
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", ondelete="RESTRICT")
+    time_entry_id: int | None = Field(
+        default=None, foreign_key="time_entry.id", ondelete="RESTRICT"
+    )
+    # Why the entry exists, for people reading the ledger ("plan 12 published", ...).
+    note: str = Field(default="", max_length=200)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
