@@ -120,7 +120,10 @@ def _over_budget(
 
 def _nobody(prep: Prepared, j: int, static: np.ndarray, day: np.ndarray) -> Unassigned:
     job = prep.jobs[j]
-    on_other_days = sorted({prep.vehicles[v].tech.id for v in np.flatnonzero(static & ~day)})
+    # Qualified technicians without a shift in the horizon have no vehicle at all.
+    on_other_days = sorted(
+        {prep.vehicles[v].tech.id for v in np.flatnonzero(static & ~day)} | set(prep.qualified(j))
+    )
     if on_other_days:
         due = prep.due_day(job)
         days = (

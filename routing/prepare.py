@@ -146,6 +146,11 @@ class Prepared:
     def _eligibility(self) -> _Eligibility:
         return _Eligibility(self)
 
+    def qualified(self, j: int) -> list[str]:
+        """Technicians who pass the skill, region and technician rules, shifts or not."""
+        ok = self._eligibility.technicians(self.jobs[j])
+        return [self.problem.technicians[t].id for t in np.flatnonzero(ok)]
+
     def masks(self, j: int) -> tuple[np.ndarray, np.ndarray]:
         """Vectorised refusal: which vehicles pass the skill, region and technician rules,
         and which are on a day the job allows. Allowed = both."""
@@ -210,6 +215,18 @@ class _Eligibility:
         return self._region_masks[region]
 
     def masks(self, job: Job, due: int) -> tuple[np.ndarray, np.ndarray]:
+        static = self.technicians(job)[self.vehicle_tech]
+        day = (self.vehicle_day >= job.earliest_day) & (self.vehicle_day <= due)
+        if job.pinned_day is not None:
+            day &= self.vehicle_day == job.pinned_day
+        if job.started_by is not None and job.started_by in self.tech_index:
+            first = np.zeros_like(day)
+            first[self.first_vehicle.get(self.tech_index[job.started_by], 0)] = True
+            day &= first
+        return static, day
+
+    def technicians(self, job: Job) -> np.ndarray:
+        """Which technicians pass the skill, region and technician rules (any day)."""
         ok = np.ones(len(self.regions), dtype=bool)
         for skill, level in job.skills.items():
             ok &= self.levels[:, self.column[skill]] >= level
@@ -229,12 +246,4 @@ class _Eligibility:
         for tech_id in job.forbidden_technicians:
             if tech_id in self.tech_index:
                 ok[self.tech_index[tech_id]] = False
-        static = ok[self.vehicle_tech]
-        day = (self.vehicle_day >= job.earliest_day) & (self.vehicle_day <= due)
-        if job.pinned_day is not None:
-            day &= self.vehicle_day == job.pinned_day
-        if job.started_by is not None and job.started_by in self.tech_index:
-            first = np.zeros_like(day)
-            first[self.first_vehicle.get(self.tech_index[job.started_by], 0)] = True
-            day &= first
-        return static, day
+        return ok

@@ -7,6 +7,7 @@ from schedules.models import (
     CalendarException,
     Contract,
     Holiday,
+    QuotaEntry,
     WorkPattern,
 )
 
@@ -40,6 +41,7 @@ __all__ = [
     "PlanStatus",
     "PlanStop",
     "PlanUnassigned",
+    "QuotaEntry",
     "Region",
     "Role",
     "ServiceRequest",

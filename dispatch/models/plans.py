@@ -88,3 +88,5 @@ class PlanUnassigned(SQLModel, table=True):
     visit_id: int = Field(foreign_key="visit.id", ondelete="RESTRICT", primary_key=True)
     reason: str = Field(max_length=40)
     detail: str = Field(default="", sa_type=sa.Text)
+    # The numbers behind the reason (e.g. needed_seconds and remaining_seconds of a quota).
+    figures: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, select
 
+from dispatch import sla
 from dispatch.accounts import hash_password
 from dispatch.models import (
     BusinessHours,
@@ -53,6 +54,7 @@ from dispatch.seed.rows import (
     WorkPatternRow,
 )
 from schedules.calendars import MINUTES_PER_DAY, local_to_utc, working_days
+from schedules.sla import BusinessWeek
 
 Model = TypeVar("Model", bound=SQLModel)
 Factory = Callable[[], SQLModel]
@@ -87,6 +89,8 @@ class Context:
     _days: dict[int, list[date]] = field(default_factory=dict)
     _hashes: dict[str, str] = field(default_factory=dict)
     _request_regions: dict[int, Region] = field(default_factory=dict)
+    # Business weeks by region id, for SLA deadlines.
+    weeks: dict[int, BusinessWeek] = field(default_factory=dict)
 
     def mark_broken(self, row: SeedRow) -> None:
         """Rows referring to ``row`` are not reported: its own error says what to fix."""
@@ -351,6 +355,7 @@ def request(ctx: Context, row: RequestRow, number: int) -> Factory | None:
         contract_id=terms.id,
         registered_at=registered,
         resolved_at=resolved,
+        sla_due_at=sla.deadline(ctx.session, terms, where.region_id, registered, ctx.weeks),
     )
 
 

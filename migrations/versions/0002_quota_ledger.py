@@ -1,4 +1,4 @@
-"""quota ledger
+"""quota ledger; figures of unassigned visits
 
 Revision ID: 0002
 Revises: 0001
@@ -83,6 +83,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_quota_entry")),
     )
+    with op.batch_alter_table("plan_unassigned", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("figures", sa.JSON(), nullable=False, server_default=sa.text("'{}'"))
+        )
     with op.batch_alter_table("quota_entry", schema=None) as batch_op:
         batch_op.create_index(
             "ix_quota_entry_contract_occurred", ["contract_id", "occurred_at"], unique=False
@@ -96,3 +100,5 @@ def downgrade() -> None:
         batch_op.drop_index("ix_quota_entry_contract_occurred")
 
     op.drop_table("quota_entry")
+    with op.batch_alter_table("plan_unassigned", schema=None) as batch_op:
+        batch_op.drop_column("figures")

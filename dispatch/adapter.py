@@ -1,0 +1,412 @@
+"""The one translation between rows and the route solver: a region's visits, technicians'
+calendars, quotas and SLA clocks become a routing.Problem (integer seconds from the horizon's
+first local midnight); a routing.Solution becomes plan stops and unassigned rows."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+import routing
+from dispatch.models import (
+    CalendarException,
+    Contract,
+    Holiday,
+    PlanStop,
+    PlanUnassigned,
+    Region,
+    ServiceRequest,
+    Site,
+    SiteAccessHours,
+    Skill,
+    Technician,
+    TechnicianSkill,
+    Visit,
+    VisitSkill,
+    VisitStatus,
+    VisitTimeWindow,
+    WorkPattern,
+)
+from schedules import service
+from schedules.calendars import CalendarChange, Pattern, expand_shifts, local_to_utc
+from schedules.models import OveragePolicy, Tier
+from schedules.periods import periods_between
+from schedules.priority import priority_weight
+from schedules.quotas import QuotaStatus, quota_minutes
+from schedules.sla import slack_minutes
+
+# Visits the planner may place (or move); later states belong to the day's execution.
+PLANNABLE = (VisitStatus.unscheduled, VisitStatus.scheduled, VisitStatus.dispatched)
+# Objective cost per minute late on the SLA, by tier (1 cost unit = 1 s of travel): an hour
+# late for a platinum customer weighs like 33 hours of driving, for bronze like 4 hours.
+SLA_PENALTY_PER_MINUTE = {
+    Tier.platinum: 2_000,
+    Tier.gold: 1_000,
+    Tier.silver: 500,
+    Tier.bronze: 250,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Horizon:
+    """Local days ``first`` .. ``first + days - 1`` of a region; second 0 is the first
+    local midnight, so day ``d`` of the solver is the d-th local date."""
+
+    first: date
+    days: int
+    timezone: str
+    origin: datetime
+
+    @classmethod
+    def of(cls, first: date, days: int, timezone: str) -> Horizon:
+        return cls(first, days, timezone, local_to_utc(first, 0, timezone))
+
+    @property
+    def last(self) -> date:
+        return self.first + timedelta(days=self.days - 1)
+
+    def dates(self) -> list[date]:
+        return [self.first + timedelta(days=d) for d in range(self.days)]
+
+    def seconds(self, instant: datetime) -> int:
+        return int((instant - self.origin).total_seconds())
+
+    def instant(self, seconds: int) -> datetime:
+        return self.origin + timedelta(seconds=seconds)
+
+    def end(self) -> datetime:
+        return local_to_utc(self.last + timedelta(days=1), 0, self.timezone)
+
+
+@dataclass
+class Built:
+    """The problem and what is needed to read its solution back."""
+
+    problem: routing.Problem
+    horizon: Horizon
+    visits: dict[str, Visit]
+    technicians: dict[str, Technician]
+    # Visits the adapter could not give the solver, with their reason and detail.
+    left_out: list[routing.Unassigned] = field(default_factory=list)
+    quotas: dict[str, QuotaStatus] = field(default_factory=dict)
+    contracts: dict[int, Contract] = field(default_factory=dict)
+    contract_of: dict[str, int] = field(default_factory=dict)
+
+
+def build(
+    session: Session,
+    region: Region,
+    first: date,
+    days: int = 1,
+    *,
+    now: datetime | None = None,
+) -> Built:
+    """The routing problem of ``region`` over ``days`` local days from ``first``."""
+    now = now or datetime.now(UTC)
+    horizon = Horizon.of(first, days, region.timezone)
+    technicians = _technicians(session, region, horizon)
+    built = Built(
+        problem=routing.Problem(jobs=(), technicians=tuple(t for t, _ in technicians)),
+        horizon=horizon,
+        visits={},
+        technicians={row.code: row for _, row in technicians},
+    )
+    jobs = _jobs(session, region, horizon, built, now)
+    quotas = _quotas(session, horizon, built, jobs)
+    built.problem = routing.Problem(
+        jobs=tuple(jobs),
+        technicians=tuple(t for t, _ in technicians),
+        days=days,
+        travel=routing.GreatCircle(region.avg_speed_kmh, region.detour_factor),
+        quotas=tuple(quotas),
+    )
+    return built
+
+
+def _technicians(
+    session: Session, region: Region, horizon: Horizon
+) -> list[tuple[routing.Technician, Technician]]:
+    rows = list(
+        session.exec(
+            select(Technician)
+            .where(Technician.region_id == region.id, col(Technician.active).is_(True))
+            .order_by(Technician.code)
+        )
+    )
+    ids = [t.id for t in rows]
+    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    for tech_id, code, level in session.exec(
+        select(TechnicianSkill.technician_id, Skill.code, TechnicianSkill.level)
+        .join(Skill, Skill.id == TechnicianSkill.skill_id)
+        .where(col(TechnicianSkill.technician_id).in_(ids))
+    ):
+        skills[tech_id][code] = level
+    patterns: dict[int, list[Pattern]] = defaultdict(list)
+    for p in session.exec(select(WorkPattern).where(col(WorkPattern.technician_id).in_(ids))):
+        patterns[p.technician_id].append(
+            Pattern(
+                p.weekday,
+                p.starts_minute,
+                p.ends_minute,
+                p.break_minutes,
+                p.break_earliest,
+                p.break_latest,
+            )
+        )
+    # Exceptions that touch the horizon, with a day's margin for night shifts.
+    since, until = horizon.origin - timedelta(days=1), horizon.end() + timedelta(days=1)
+    changes: dict[int, list[CalendarChange]] = defaultdict(list)
+    for e in session.exec(
+        select(CalendarException).where(
+            col(CalendarException.technician_id).in_(ids),
+            CalendarException.ends_at > since,
+            CalendarException.starts_at < until,
+        )
+    ):
+        changes[e.technician_id].append(CalendarChange(e.kind.value, e.starts_at, e.ends_at))
+    holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
+    found = []
+    for row in rows:
+        spans = expand_shifts(
+            patterns[row.id],  # type: ignore[index]
+            changes[row.id],  # type: ignore[index]
+            holidays,
+            region.timezone,
+            horizon.first,
+            horizon.last,
+        )
+        shifts = tuple(
+            routing.Shift(
+                day=(span.day - horizon.first).days,
+                start=horizon.seconds(span.starts_at),
+                end=horizon.seconds(span.ends_at),
+                breaks=tuple(
+                    routing.Break(
+                        b.minutes * 60, horizon.seconds(b.earliest), horizon.seconds(b.latest)
+                    )
+                    for b in span.breaks
+                ),
+            )
+            for span in spans
+        )
+        found.append(
+            (
+                routing.Technician(
+                    id=row.code,
+                    home=routing.Location(row.home_lat, row.home_lon),
+                    shifts=shifts,
+                    skills=dict(skills[row.id]),  # type: ignore[index]
+                    max_work_seconds=row.max_work_minutes * 60,
+                ),
+                row,
+            )
+        )
+    return found
+
+
+def _jobs(
+    session: Session, region: Region, horizon: Horizon, built: Built, now: datetime
+) -> list[routing.Job]:
+    rows = list(
+        session.exec(
+            select(Visit, ServiceRequest, Site, Contract)
+            .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+            .join(Site, Site.id == ServiceRequest.site_id)
+            .join(Contract, Contract.id == ServiceRequest.contract_id)
+            .where(
+                Site.region_id == region.id,
+                col(Visit.status).in_(PLANNABLE),
+                Visit.earliest_date <= horizon.last,
+            )
+            .order_by(Visit.code)
+        )
+    )
+    visit_ids = [v.id for v, *_ in rows]
+    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    for visit_id, code, level in session.exec(
+        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
+        .join(Skill, Skill.id == VisitSkill.skill_id)
+        .where(col(VisitSkill.visit_id).in_(visit_ids))
+    ):
+        skills[visit_id][code] = level
+    windows: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for w in session.exec(
+        select(VisitTimeWindow).where(col(VisitTimeWindow.visit_id).in_(visit_ids))
+    ):
+        windows[w.visit_id].append((w.starts_at, w.ends_at))
+    site_ids = {s.id for _, _, s, _ in rows}
+    access: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for a in session.exec(
+        select(SiteAccessHours).where(col(SiteAccessHours.site_id).in_(site_ids))
+    ):
+        access[a.site_id][a.weekday] = (a.opens_minute, a.closes_minute)
+    tech_ids = {row.id: code for code, row in built.technicians.items()}
+    jobs = []
+    for visit, request, site, contract in rows:
+        built.visits[visit.code] = visit
+        built.contracts[contract.id] = contract  # type: ignore[index]
+        built.contract_of[visit.code] = contract.id  # type: ignore[assignment]
+        job_windows = _windows(
+            horizon,
+            visit.duration_minutes * 60,
+            windows[visit.id],  # type: ignore[index]
+            access.get(site.id),  # type: ignore[arg-type]
+        )
+        if not job_windows:
+            built.left_out.append(
+                routing.Unassigned(
+                    visit.code,
+                    routing.Reason.time_window_unreachable,
+                    "None of its time windows, within the site's access hours, falls in "
+                    f"{horizon.first}..{horizon.last}.",
+                )
+            )
+            continue
+        earliest = max(0, (visit.earliest_date - horizon.first).days)
+        due = min(horizon.days - 1, (visit.due_date - horizon.first).days)
+        # An overdue visit may go on any day; its SLA penalty pulls it to the first.
+        due = horizon.days - 1 if due < earliest else due
+        deadline = None if request.sla_due_at is None else horizon.seconds(request.sla_due_at)
+        pinned = tech_ids.get(visit.pinned_technician_id)  # type: ignore[arg-type]
+        pinned_day = None
+        if visit.pinned_date is not None and horizon.first <= visit.pinned_date <= horizon.last:
+            pinned_day = (visit.pinned_date - horizon.first).days
+        jobs.append(
+            routing.Job(
+                id=visit.code,
+                location=routing.Location(site.lat, site.lon),
+                duration=visit.duration_minutes * 60,
+                windows=tuple(job_windows),
+                skills=dict(skills[visit.id]),  # type: ignore[index]
+                priority=priority_weight(
+                    contract.tier, request.urgency, slack_minutes(request.sla_due_at, now)
+                ),
+                earliest_day=earliest if pinned_day is None else min(earliest, pinned_day),
+                due_day=due if pinned_day is None else max(due, pinned_day),
+                sla_deadline=deadline,
+                sla_penalty_per_minute=SLA_PENALTY_PER_MINUTE[contract.tier]
+                if deadline is not None
+                else 0,
+                pinned_technician=pinned,
+                pinned_day=pinned_day,
+            )
+        )
+    return jobs
+
+
+def _windows(
+    horizon: Horizon,
+    duration: int,
+    windows: list[tuple[datetime, datetime]],
+    access: dict[int, tuple[int, int]] | None,
+) -> list[routing.Window]:
+    """When service may start: the visit's windows (any time if none) within the horizon,
+    cut to the site's access hours so that the work also ends before the site closes."""
+    end = horizon.seconds(horizon.end())
+    spans = [(horizon.seconds(s), horizon.seconds(e)) for s, e in windows] or [(0, end)]
+    spans = [(max(0, s), min(end, e)) for s, e in spans if e >= 0 and s <= end]
+    if access is not None:
+        open_spans = []
+        for day in horizon.dates():
+            hours = access.get(day.weekday())
+            if hours is None:
+                continue
+            opens = horizon.seconds(local_to_utc(day, hours[0], horizon.timezone))
+            closes = horizon.seconds(local_to_utc(day, hours[1], horizon.timezone)) - duration
+            if closes >= opens:
+                open_spans.append((opens, closes))
+        spans = [
+            (max(s, o), min(e, c))
+            for s, e in spans
+            for o, c in open_spans
+            if max(s, o) <= min(e, c)
+        ]
+    return [routing.Window(s, e) for s, e in sorted(spans)]
+
+
+def _quotas(
+    session: Session, horizon: Horizon, built: Built, jobs: list[routing.Job]
+) -> list[routing.Quota]:
+    """One solver budget per contract and period the horizon touches, for contracts whose
+    overage policy blocks visits beyond the quota (bill_as_tm contracts may go over). The
+    budget is what the ledger leaves once the visits being planned give back their earlier
+    planned time."""
+    by_contract: dict[int, list[int]] = defaultdict(list)
+    for k, job in enumerate(jobs):
+        by_contract[built.contract_of[job.id]].append(k)
+    planning = [v.id for v in built.visits.values()]
+    quotas = []
+    for contract_id, members in sorted(by_contract.items()):
+        contract = built.contracts[contract_id]
+        if quota_minutes(contract) is None or contract.overage_policy is not OveragePolicy.block:
+            continue
+        kind = contract.quota_period or "month"
+        ids = []
+        for period in periods_between(horizon.first, horizon.last, kind, horizon.timezone):
+            status = service.contract_status(
+                session,
+                contract,
+                period,
+                excluding_visits=planning,  # type: ignore[arg-type]
+            )
+            days = frozenset(
+                d
+                for d, day in enumerate(horizon.dates())
+                if period.starts_on <= day < period.ends_on
+            )
+            quota_id = f"{contract.code}/{period.label}"
+            built.quotas[quota_id] = status
+            quotas.append(
+                routing.Quota(
+                    quota_id,
+                    seconds=max(0, status.remaining or 0) * 60,
+                    visit_days=None
+                    if status.days_remaining is None
+                    else max(0, status.days_remaining),
+                    days=days,
+                )
+            )
+            ids.append(quota_id)
+        for k in members:
+            jobs[k] = replace(jobs[k], quotas=tuple(ids))
+    return quotas
+
+
+def stop_rows(built: Built, solution: routing.Solution, plan_id: int) -> list[PlanStop]:
+    rows = []
+    horizon = built.horizon
+    for route in solution.routes:
+        tech = built.technicians[route.technician_id]
+        day = horizon.first + timedelta(days=route.day)
+        for sequence, stop in enumerate(route.stops):
+            rows.append(
+                PlanStop(
+                    plan_id=plan_id,
+                    visit_id=built.visits[stop.job_id].id,  # type: ignore[arg-type]
+                    technician_id=tech.id,  # type: ignore[arg-type]
+                    day=day,
+                    sequence=sequence,
+                    arrival_at=horizon.instant(stop.arrival),
+                    start_at=horizon.instant(stop.start),
+                    end_at=horizon.instant(stop.end),
+                    travel_seconds=stop.travel_seconds,
+                    travel_metres=stop.travel_metres,
+                )
+            )
+    return rows
+
+
+def unassigned_rows(built: Built, solution: routing.Solution, plan_id: int) -> list[PlanUnassigned]:
+    return [
+        PlanUnassigned(
+            plan_id=plan_id,
+            visit_id=built.visits[item.job_id].id,  # type: ignore[arg-type]
+            reason=item.reason.value,
+            detail=item.detail,
+            figures=dict(item.figures),
+        )
+        for item in (*built.left_out, *solution.unassigned)
+    ]
