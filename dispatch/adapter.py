@@ -367,6 +367,9 @@ def _quotas(
                     if status.days_remaining is None
                     else max(0, status.days_remaining),
                     days=days,
+                    open_days=frozenset(
+                        d for d, day in enumerate(horizon.dates()) if day in status.onsite_days
+                    ),
                 )
             )
             ids.append(quota_id)

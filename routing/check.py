@@ -80,7 +80,8 @@ class _Checker:
                     quota = quotas.get(quota_id)
                     if quota is not None and quota.covers(route.day):
                         used[quota_id] += job.quota_draw  # type: ignore[union-attr]
-                        days.setdefault(quota_id, set()).add(route.day)
+                        if route.day not in quota.open_days:
+                            days.setdefault(quota_id, set()).add(route.day)
         for quota_id, quota in quotas.items():
             if quota.seconds is not None and used[quota_id] > quota.seconds:
                 self.bad(f"quota {quota_id}: {used[quota_id]} s used, limit {quota.seconds} s")

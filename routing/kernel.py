@@ -25,7 +25,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
     sec, met, win_ptr, win_s, win_e, service, demand, sla_deadline, sla_ppm,
     veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
     brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, fast, w_balance,
-    v_day, q_of, q_draw, q_sec, q_days, q_used, q_perday, q_dayused, has_quota,
+    v_day, q_of, q_draw, q_sec, q_days, q_open, q_used, q_perday, q_dayused, has_quota,
 ):  # fmt: skip
     """``iterations`` rounds of ruin, recreate and simulated-annealing acceptance, the
     temperature falling geometrically from progress0 to progress1 of the way from hot to
@@ -275,7 +275,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
             for j in range(n_jobs):
                 where[j] = saved_where[j]
             if has_quota:
-                _recount(where, v_day, q_of, q_draw, q_used, q_perday, q_dayused)
+                _recount(where, v_day, q_of, q_draw, q_open, q_used, q_perday, q_dayused)
         for v in range(n_veh):
             touched[v] = False
     best[1] = current
@@ -296,10 +296,11 @@ def _draw(j, day, sign, q_of, q_draw, q_used, q_perday, q_dayused):  # type: ign
 
 
 @njit(cache=True)
-def _recount(where, v_day, q_of, q_draw, q_used, q_perday, q_dayused):  # type: ignore[no-untyped-def]
-    """Budget use from scratch (after a rolled-back round)."""
+def _recount(where, v_day, q_of, q_draw, q_open, q_used, q_perday, q_dayused):  # type: ignore[no-untyped-def]
+    """Budget use from scratch (after a rolled-back round). Open days start at one visit, so
+    they never count as a new day."""
     q_used[:] = 0
-    q_perday[:, :] = 0
+    q_perday[:, :] = q_open
     q_dayused[:] = 0
     for j in range(where.shape[0]):
         if where[j] >= 0:

@@ -158,11 +158,11 @@ def improve(
     q_perday = np.zeros((len(quota.seconds), quota.days), dtype=np.int64)
     q_dayused = np.zeros(len(quota.seconds), dtype=np.int64)
     budgets = (
-        v_day, quota.of, quota.draw, quota.seconds, quota.visit_days, q_used, q_perday, q_dayused,
-        quota.active,
+        v_day, quota.of, quota.draw, quota.seconds, quota.visit_days, quota.open, q_used,
+        q_perday, q_dayused, quota.active,
     )  # fmt: skip
     if quota.active:
-        kernel._recount(where, *budgets[:3], *budgets[5:8])
+        kernel._recount(where, *budgets[:3], *budgets[5:9])
     for v in range(n_veh):
         kernel._refresh(v, state, length, cost, work, load, ee, ls, starts, *model, a.fast)
     balance = float(prep.problem.objective.balance_weight)

@@ -200,11 +200,12 @@ def _quotas(
                 on = solver.IsMemberVar(variable, vehicles)
                 draws.append(int(table.draw[j]))
                 flags.append(on)
-                per_day.setdefault(day, []).append(on)
+                if not table.open[q, day]:
+                    per_day.setdefault(day, []).append(on)
         if not flags:
             continue
         if table.seconds[q] < sum(draws):
             solver.Add(solver.ScalProd(flags, draws) <= int(table.seconds[q]))
-        if table.visit_days[q] < len(per_day):
+        if per_day and table.visit_days[q] < len(per_day):
             served = [solver.Max(day_flags) for day_flags in per_day.values()]
             solver.Add(solver.Sum(served) <= int(table.visit_days[q]))

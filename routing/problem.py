@@ -113,12 +113,15 @@ class Quota:
     """A budget jobs share, such as a contract's remaining hours and on-site days in one
     period: the jobs drawing on it that are served on one of ``days`` take at most
     ``seconds`` in all (each its ``quota_draw``) on at most ``visit_days`` distinct days.
-    None means no limit of that kind; ``days`` None covers the whole horizon."""
+    None means no limit of that kind; ``days`` None covers the whole horizon. Days in
+    ``open_days`` already have a visit outside the problem (done, or under way): more visits
+    on them take no further day."""
 
     id: str
     seconds: int | None = None
     visit_days: int | None = None
     days: frozenset[int] | None = None
+    open_days: frozenset[int] = frozenset()
 
     def covers(self, day: int) -> bool:
         return self.days is None or day in self.days

@@ -41,6 +41,10 @@ class QuotaTable:
             dtype=np.int64,
         )
         self.days = days
+        # 1 where a budget's day is already open (counts as served, costs no new day).
+        self.open = np.zeros((max(1, len(problem.quotas)), days), dtype=np.int64)
+        for q, quota in enumerate(problem.quotas):
+            self.open[q, sorted(quota.open_days)] = 1
         self.active = bool((self.of >= 0).any())
 
     def jobs_of(self) -> dict[int, list[int]]:
@@ -59,7 +63,7 @@ class QuotaUse:
         self.table = table = prep.quota
         count = len(table.seconds)
         self.used = np.zeros(count, dtype=np.int64)
-        self.per_day = np.zeros((count, table.days), dtype=np.int64)
+        self.per_day = table.open.copy()
         self.days_used = np.zeros(count, dtype=np.int64)
         self.day_of = [v.day for v in prep.vehicles]
         for v, route in enumerate(routes):

@@ -165,11 +165,12 @@ def _quota_issues(problem: Problem) -> list[Issue]:
             value = getattr(quota, field)
             if value is not None and value < 0:
                 issues.append(Issue("quota", quota.id, field, f"{value} is negative"))
-        outside = sorted(d for d in quota.days or () if not 0 <= d < problem.days)
-        if outside:
-            issues.append(
-                Issue("quota", quota.id, "days", f"{outside} outside 0..{problem.days - 1}")
-            )
+        for field in ("days", "open_days"):
+            outside = sorted(d for d in getattr(quota, field) or () if not 0 <= d < problem.days)
+            if outside:
+                issues.append(
+                    Issue("quota", quota.id, field, f"{outside} outside 0..{problem.days - 1}")
+                )
     for job in problem.jobs:
         if job.quota_seconds is not None and job.quota_seconds < 0:
             issues.append(Issue("job", job.id, "quota_seconds", f"{job.quota_seconds} is negative"))

@@ -52,6 +52,8 @@ class QuotaStatus:
     overage_policy: OveragePolicy
     # Overage priced at the contract's T&M rate (bill_as_tm), in the contract's currency.
     overage_cents: int
+    # Local days with on-site time, used or planned: more visits on them take no new day.
+    onsite_days: frozenset[date] = frozenset()
 
     @property
     def exhausted(self) -> bool:
@@ -119,6 +121,7 @@ def status(
         else quota_days - len(used_days) - len(planned_days),
         overage_policy=contract.overage_policy,
         overage_cents=minutes_cost(overage, rate) if billable else 0,
+        onsite_days=frozenset(used_days | planned_days),
     )
 
 

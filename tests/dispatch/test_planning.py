@@ -230,3 +230,29 @@ def test_visits_under_way_or_done_are_not_replanned(session: Session, status: Vi
     visit.status, visit.technician_id = status, tech.id
     session.flush()
     assert adapter.build(session, region, FRIDAY).problem.jobs == ()
+
+
+def test_a_day_with_work_already_done_costs_no_new_onsite_day(session: Session) -> None:
+    region = make_region(session)
+    tech = working_technician(session, region)
+    site, contract = customer_with_contract(session, region, quota_onsite_days=1, quota_hours=40)
+    done, later = visits_for(session, site, contract, FRIDAY, [Urgency.normal, Urgency.high])
+    done.status, done.technician_id = VisitStatus.completed, tech.id
+    entry = TimeEntry(
+        technician_id=tech.id,
+        visit_id=done.id,
+        kind=TimeEntryKind.work,
+        started_at=datetime(2026, 11, 27, 6, tzinfo=UTC),
+        ended_at=datetime(2026, 11, 27, 7, tzinfo=UTC),
+    )
+    session.add(entry)
+    session.flush()
+    ledger.record_time_entry(session, entry)
+    # The month's one on-site day is Friday, already open: Friday's second visit fits, and
+    # a visit on Monday would need a day the contract no longer has.
+    (monday,) = visits_for(session, site, contract, date(2026, 11, 30), [Urgency.emergency])
+    planned = plan_region(session, region, FRIDAY, 4, params=FAST)
+    assert {s.job_id for r in planned.solution.routes for s in r.stops} == {later.code}
+    (out,) = planned.solution.unassigned
+    assert (out.job_id, out.reason.value) == (monday.code, "quota_exhausted")
+    assert out.figures == {"needed_days": 1, "remaining_days": 0}

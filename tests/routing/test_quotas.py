@@ -138,3 +138,14 @@ def test_malformed_budgets_are_named() -> None:
         "all cover day 0",
     ):
         assert expected in text
+
+
+def test_a_day_already_open_costs_no_new_day() -> None:
+    # No new days left, but day 1 already has a visit (done this morning): more visits may
+    # go on day 1, none on day 0.
+    jobs = [job("a", 1, 60, quotas=("c1",)), job("b", 2, 60, quotas=("c1",))]
+    quotas = (Quota("c1", visit_days=0, open_days=frozenset({1})),)
+    for planner in (lambda p: solve(p, FAST), greedy):
+        solution = planner(problem(jobs, [tech(days=2)], days=2, quotas=quotas))
+        assert {r.day for r in solution.routes if r.stops} == {1}
+        assert solution.assigned == 2
