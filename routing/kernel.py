@@ -11,6 +11,9 @@ from routing.kernel_timing import BIG, _earliest_start, bounds, route_cost
 
 __all__ = ["BIG", "lns_batch", "route_cost", "seed_random"]
 
+# Share of rounds that try a budget swap instead of a neighbourhood ruin, where budgets exist.
+QUOTA_SWAP_SHARE = 0.2
+
 
 @njit(cache=True)
 def seed_random(seed: int) -> None:
@@ -59,7 +62,65 @@ def lns_batch(  # type: ignore[no-untyped-def]
                 routed_routes += 1
                 routed_stops += length[v]
         removed = 0
-        if routed_routes > 0:
+        # -- or a budget swap: a left-out job whose budget is spent takes the place of the
+        # lowest-priority jobs drawing on the same budget (neighbourhood ruin rarely frees
+        # budget, which is shared by visits far apart).
+        target = -1
+        if has_quota and np.random.random() < QUOTA_SWAP_SHARE:
+            for _ in range(20):
+                c = np.random.randint(0, n_jobs)
+                if where[c] < 0 and eligible[c]:
+                    target = c
+                    break
+        q = -1
+        if target >= 0:
+            first_day = np.random.randint(0, q_of.shape[1])
+            for step in range(q_of.shape[1]):
+                d = (first_day + step) % q_of.shape[1]
+                if q_of[target, d] >= 0:
+                    q = q_of[target, d]
+                    break
+        if q >= 0:
+            while q_used[q] + q_draw[target] > q_sec[q]:
+                victim = -1
+                victim_at = -1
+                lowest = drop[target]
+                for k in range(n_jobs):
+                    v = where[k]
+                    if v < 0 or drop[k] >= lowest or pin[k] >= 0 or q_of[k, v_day[v]] != q:
+                        continue
+                    at = 0
+                    while routes[v, at] != k:
+                        at += 1
+                    movable = True
+                    for m in range(at + 1, length[v]):
+                        if pin[routes[v, m]] >= 0:
+                            movable = False
+                            break
+                    if movable:
+                        victim, victim_at, lowest = k, at, drop[k]
+                if victim < 0:
+                    break
+                v = where[victim]
+                for m in range(victim_at + 1, length[v]):
+                    routes[v, m - 1] = routes[v, m]
+                length[v] -= 1
+                where[victim] = -1
+                _draw(victim, v_day[v], -1, q_of, q_draw, q_used, q_perday, q_dayused)
+                pool[removed] = victim
+                removed += 1
+                touched[v] = True
+                _refresh(
+                    v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
+                    win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
+                    v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
+                    brk_late, w_sec, w_met, fast,
+                )  # fmt: skip
+        swapped = removed > 0
+        if swapped:
+            pool[removed] = target
+            removed += 1
+        if routed_routes > 0 and not swapped:
             longest = min(float(max_string), routed_stops / routed_routes)
             strings = max(1, int(np.random.uniform(1.0, 4.0 * mean_removed / (1.0 + longest))))
             seed = np.random.randint(0, n_jobs)
@@ -124,11 +185,13 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     where[j] < 0
                     and eligible[j]
                     and saved_where[j] < 0
+                    and j != target
                     and np.random.random() < chance
                 ):
                     pool[size_pool] = j
                     size_pool += 1
-        draw = np.random.random() * 11.0
+        # After a swap, priority order, so the swapped-in job goes before its victims.
+        draw = 5.0 if swapped else np.random.random() * 11.0
         keys = np.empty(size_pool, dtype=np.float64)
         for k in range(size_pool):
             j = pool[k]

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel
 from dispatch.models import (
     Contract,
     Customer,
+    MaterialUsage,
     Region,
     Role,
     ServiceRequest,
@@ -19,10 +20,13 @@ from dispatch.models import (
     Skill,
     Technician,
     TechnicianSkill,
+    TimeEntry,
+    TimeEntryKind,
     Triage,
     User,
     Visit,
     VisitSkill,
+    VisitStatus,
     VisitTimeWindow,
 )
 from schedules.models import ContractKind, Coverage, QuotaPeriod, Tier
@@ -199,6 +203,75 @@ def make_visit(
             {"visit_id": visit.id, "starts_at": starts_at, "ends_at": ends_at},
         )
     return visit
+
+
+def make_completed_visit(
+    session: Session,
+    *,
+    request: ServiceRequest | None = None,
+    technician: Technician | None = None,
+    actual_start: datetime = datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+    **overrides: Any,
+) -> Visit:
+    """A visit done by ``technician`` (a new one unless given) from ``actual_start`` for its
+    ``duration_minutes``, unless ``actual_end`` says otherwise. No time entries: see
+    :func:`make_time_entry`."""
+    technician = technician or make_technician(session)
+    duration = overrides.get("duration_minutes", 60)
+    values = {
+        "status": VisitStatus.completed,
+        "technician_id": technician.id,
+        "actual_start": actual_start,
+        "actual_end": actual_start + timedelta(minutes=duration),
+        "earliest_date": actual_start.date(),
+        "due_date": actual_start.date(),
+        "windows": [],
+    } | overrides
+    return make_visit(session, request=request, **values)
+
+
+def make_time_entry(
+    session: Session,
+    *,
+    visit: Visit | None = None,
+    technician: Technician | None = None,
+    started_at: datetime = datetime(2026, 11, 27, 7, 0, tzinfo=UTC),
+    minutes: int = 60,
+    **overrides: Any,
+) -> TimeEntry:
+    """``minutes`` of work on ``visit`` (a new one unless given) from ``started_at``, by the
+    visit's technician unless ``technician`` is given. The ledger is not fed: tests call
+    ``dispatch.ledger.record_time_entry`` where it matters."""
+    visit = visit or make_visit(session)
+    if technician is None:
+        technician = (
+            session.get(Technician, visit.technician_id) if visit.technician_id else None
+        ) or make_technician(session)
+    values = {
+        "technician_id": technician.id,
+        "visit_id": visit.id,
+        "kind": TimeEntryKind.work,
+        "started_at": started_at,
+        "ended_at": started_at + timedelta(minutes=minutes),
+    } | overrides
+    return _save(session, TimeEntry, values)
+
+
+def make_material(
+    session: Session, *, visit: Visit | None = None, **overrides: Any
+) -> MaterialUsage:
+    """One billable toner cartridge used on ``visit`` (a new one unless given)."""
+    visit = visit or make_visit(session)
+    values = {
+        "visit_id": visit.id,
+        "sku": "CF226A",
+        "description": "Toner cartridge, black",
+        "quantity": 1,
+        "unit": "pcs",
+        "unit_price_cents": 850_000,
+        "billable": True,
+    } | overrides
+    return _save(session, MaterialUsage, values)
 
 
 def make_user(session: Session, *, role: Role = Role.dispatcher, **overrides: Any) -> User:
