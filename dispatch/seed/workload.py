@@ -19,7 +19,8 @@ from dispatch.seed.rows import (
     VisitWindowRow,
 )
 from dispatch.seed.spec import SeedSet, SeedSpec
-from schedules.models import ContractKind, Tier
+from schedules.models import ContractKind
+from schedules.priority import priority_weight
 
 
 @dataclass
@@ -145,7 +146,8 @@ class Workload:
                 code=code,
                 request=request.code,
                 duration_minutes=duration,
-                priority=_priority(contract.tier, urgency),
+                # Intake knows no SLA slack yet; planning recomputes it with the clock running.
+                priority=priority_weight(contract.tier, urgency, None),
                 earliest_day=earliest,
                 due_day=due,
                 pinned_technician=pinned,
@@ -192,15 +194,3 @@ class Workload:
             if all(t.skills.get(s, 0) >= level for s, level in needs.items())
         ]
         return self.rng.choice(able) if able else None
-
-
-def _priority(tier: Tier, urgency: Urgency) -> int:
-    """Visit priority 1-100 from the contract tier and the request's urgency."""
-    tier_points = {Tier.platinum: 40, Tier.gold: 30, Tier.silver: 20, Tier.bronze: 10}[tier]
-    urgency_points = {
-        Urgency.emergency: 60,
-        Urgency.high: 35,
-        Urgency.normal: 15,
-        Urgency.low: 0,
-    }[urgency]
-    return min(100, max(1, tier_points + urgency_points))
