@@ -12,6 +12,8 @@ from schedules.models import (
 )
 
 from .customers import Customer, Site, SiteAccessHours
+from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, WebhookSubscription
+from .field import RouteLock, TechnicianPosition
 from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
 from .users import Role, User
@@ -35,8 +37,11 @@ __all__ = [
     "Channel",
     "Contract",
     "Customer",
+    "DeliveryStatus",
+    "EventTopic",
     "Holiday",
     "MaterialUsage",
+    "OutboxEvent",
     "Plan",
     "PlanStatus",
     "PlanStop",
@@ -44,11 +49,13 @@ __all__ = [
     "QuotaEntry",
     "Region",
     "Role",
+    "RouteLock",
     "ServiceRequest",
     "Site",
     "SiteAccessHours",
     "Skill",
     "Technician",
+    "TechnicianPosition",
     "TechnicianSkill",
     "TimeEntry",
     "TimeEntryKind",
@@ -59,5 +66,7 @@ __all__ = [
     "VisitSkill",
     "VisitStatus",
     "VisitTimeWindow",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "WorkPattern",
 ]

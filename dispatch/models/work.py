@@ -111,6 +111,12 @@ class Visit(SQLModel, table=True):
         ),
         check("status <> 'unscheduled' OR technician_id IS NULL", "unscheduled_has_none"),
         check("revision >= 1", "revision_positive"),
+        check("eta_latest IS NULL OR eta_latest >= eta_earliest", "eta_order"),
+        check(
+            "pinned_position IS NULL OR (pinned_position >= 0 AND pinned_technician_id IS NOT NULL "
+            "AND pinned_date IS NOT NULL)",
+            "pinned_position_needs_day",
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -134,6 +140,12 @@ class Visit(SQLModel, table=True):
     planned_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
     actual_start: datetime | None = Field(default=None, sa_type=UTCDateTime)
     actual_end: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The arrival window the customer was given (P10..P90 of the expected arrival).
+    eta_earliest: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    eta_latest: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    eta_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Position in the technician's route of its day when pinned there (0 = first).
+    pinned_position: int | None = None
     notes: str | None = Field(default=None, sa_type=sa.Text)
     # Bumped on every change; the API's ETag and optimistic locking read it.
     revision: int = 1
