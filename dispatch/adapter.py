@@ -103,8 +103,10 @@ def build(
     days: int = 1,
     *,
     now: datetime | None = None,
+    travel: routing.MatrixProvider | None = None,
 ) -> Built:
-    """The routing problem of ``region`` over ``days`` local days from ``first``."""
+    """The routing problem of ``region`` over ``days`` local days from ``first``; travel by
+    ``travel``, or the region's average speed and detour factor over ellipsoid distance."""
     now = now or datetime.now(UTC)
     horizon = Horizon.of(first, days, region.timezone)
     technicians = _technicians(session, region, horizon)
@@ -120,7 +122,7 @@ def build(
         jobs=tuple(jobs),
         technicians=tuple(t for t, _ in technicians),
         days=days,
-        travel=routing.GreatCircle(region.avg_speed_kmh, region.detour_factor),
+        travel=travel or routing.GreatCircle(region.avg_speed_kmh, region.detour_factor),
         quotas=tuple(quotas),
     )
     return built

@@ -165,6 +165,8 @@ def _restriction(job) -> str:  # type: ignore[no-untyped-def]
 
 def _missing_skills(prep: Prepared, j: int) -> str:
     job = prep.jobs[j]
+    if not prep.problem.technicians:
+        return "There is no technician to give it to."
     parts = []
     for skill, level in job.skills.items():
         best = max((t.skills.get(skill, 0) for t in prep.problem.technicians), default=0)

@@ -38,8 +38,6 @@ def validate(problem: Problem) -> None:
         issues.append(
             Issue("problem", "-", "days", f"{problem.days} is not a positive number of days")
         )
-    if not problem.technicians:
-        issues.append(Issue("problem", "-", "technicians", "there are no technicians"))
     for kind, ids in (
         ("job", [j.id for j in problem.jobs]),
         ("technician", [t.id for t in problem.technicians]),

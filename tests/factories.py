@@ -28,6 +28,7 @@ from dispatch.models import (
     VisitSkill,
     VisitStatus,
     VisitTimeWindow,
+    WorkPattern,
 )
 from schedules.models import ContractKind, Coverage, QuotaPeriod, Tier
 
@@ -92,6 +93,29 @@ def make_technician(
             session,
             TechnicianSkill,
             {"technician_id": tech.id, "skill_id": skill.id, "level": level},
+        )
+    return tech
+
+
+def make_working_technician(
+    session: Session, *, region: Region | None = None, **overrides: Any
+) -> Technician:
+    """A technician working Mon-Fri 09:00-18:00 local, with a 30-minute lunch to be taken
+    between 12:00 and 14:00."""
+    tech = make_technician(session, region=region, **overrides)
+    for weekday in range(5):
+        _save(
+            session,
+            WorkPattern,
+            {
+                "technician_id": tech.id,
+                "weekday": weekday,
+                "starts_minute": 9 * 60,
+                "ends_minute": 18 * 60,
+                "break_minutes": 30,
+                "break_earliest": 12 * 60,
+                "break_latest": 14 * 60,
+            },
         )
     return tech
 

@@ -21,7 +21,6 @@ from dispatch.models import (
     TimeEntryKind,
     Urgency,
     VisitStatus,
-    WorkPattern,
 )
 from dispatch.planning import plan_region
 from dispatch.sla import board
@@ -35,8 +34,8 @@ from tests.factories import (
     make_region,
     make_request,
     make_site,
-    make_technician,
     make_visit,
+    make_working_technician,
 )
 
 FRIDAY = date(2026, 11, 27)
@@ -44,22 +43,7 @@ FAST = SolveParams.for_tests()
 
 
 def working_technician(session: Session, region: Region, **overrides: Any) -> Technician:
-    """Mon-Fri 09:00-18:00 local with a 30-minute lunch between 12:00 and 14:00."""
-    tech = make_technician(session, region=region, **overrides)
-    for weekday in range(5):
-        session.add(
-            WorkPattern(
-                technician_id=tech.id,
-                weekday=weekday,
-                starts_minute=9 * 60,
-                ends_minute=18 * 60,
-                break_minutes=30,
-                break_earliest=12 * 60,
-                break_latest=14 * 60,
-            )
-        )
-    session.flush()
-    return tech
+    return make_working_technician(session, region=region, **overrides)
 
 
 def customer_with_contract(session: Session, region: Region, **contract: Any):  # type: ignore[no-untyped-def]

@@ -298,3 +298,10 @@ def test_progress_is_reported() -> None:
         progress=lambda cost, _t: seen.append(cost),
     )
     assert seen
+
+
+def test_no_technicians_leaves_every_job_out_with_a_reason() -> None:
+    plan = solve(problem([job("a", 1), job("b", 2, skills={"network": 2})], []), FAST)
+    assert plan.routes == ()
+    assert {u.reason for u in plan.unassigned} == {Reason.no_skilled_technician}
+    assert all(u.detail == "There is no technician to give it to." for u in plan.unassigned)

@@ -39,10 +39,6 @@ def test_every_problem_is_listed_at_once() -> None:
     }
 
 
-def test_no_technicians() -> None:
-    assert _issues(problem([job("a", 1)], [])) == {("problem", "-", "technicians")}
-
-
 def test_coordinates_out_of_range() -> None:
     bad = Problem(
         jobs=(Job(id="pole", location=Location(95, 10), duration=60),),
