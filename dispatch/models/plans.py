@@ -46,7 +46,8 @@ class Plan(SQLModel, table=True):
     version: int = 1
     status: PlanStatus = Field(default=PlanStatus.draft, sa_type=enum_type(PlanStatus, "status"))
     strategy: str = Field(default="optimised", max_length=32)
-    solver_status: str | None = Field(default=None, max_length=32)
+    # OR-Tools' status names run to 41 characters.
+    solver_status: str | None = Field(default=None, max_length=64)
     objective: int | None = Field(default=None, sa_type=sa.BigInteger)
     wall_seconds: float | None = None
     stats: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)

@@ -145,6 +145,10 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("technician_id", "day", name=op.f("pk_route_lock")),
     )
+    with op.batch_alter_table("plan", schema=None) as batch_op:
+        batch_op.alter_column(
+            "solver_status", existing_type=sa.String(length=32), type_=sa.String(length=64)
+        )
     with op.batch_alter_table("visit", schema=None) as batch_op:
         batch_op.add_column(sa.Column("eta_earliest", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("eta_latest", sa.DateTime(timezone=True), nullable=True))
@@ -169,6 +173,10 @@ def downgrade() -> None:
         batch_op.drop_column("eta_latest")
         batch_op.drop_column("eta_earliest")
 
+    with op.batch_alter_table("plan", schema=None) as batch_op:
+        batch_op.alter_column(
+            "solver_status", existing_type=sa.String(length=64), type_=sa.String(length=32)
+        )
     op.drop_table("route_lock")
     op.drop_table("technician_position")
     with op.batch_alter_table("webhook_delivery", schema=None) as batch_op:

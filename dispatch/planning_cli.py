@@ -1,0 +1,179 @@
+"""``dispatch plan``: plan a day or a horizon of one region or all, with progress and a
+summary; optionally publish the result."""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import select
+
+import routing
+from dispatch import adapter, db, planning
+from dispatch.models import Plan, Region
+from dispatch.settings import Settings
+from schedules.errors import DomainError
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def plan_command(
+    ctx: typer.Context,
+    day: Annotated[
+        str, typer.Option("--date", help="First local day of the plan, like 2026-11-30.")
+    ],
+    region: Annotated[
+        str | None, typer.Option(help="Region code; every region when not given.")
+    ] = None,
+    days: Annotated[int, typer.Option(help="Days in the horizon (1-31).")] = 1,
+    seconds: Annotated[
+        float | None,
+        typer.Option(help="Solver time limit per region; default: the solver_time_limit setting."),
+    ] = None,
+    strategy: Annotated[
+        str, typer.Option(help="optimised, or greedy (the baseline a dispatcher makes by hand).")
+    ] = "optimised",
+    publish: Annotated[
+        bool, typer.Option("--publish", help="Publish the new plan once it is stored.")
+    ] = False,
+) -> None:
+    """Plan REGION (or every region) from DATE for DAYS days and store a draft plan.
+
+    A failed, interrupted or killed run leaves the plans in force unchanged: the solve holds
+    no transaction and the plan is written in one."""
+    settings: Settings = ctx.obj
+    first = _date(day)
+    if not 1 <= days <= 31:
+        _fail(f"--days {days} is outside 1..31")
+    if seconds is not None and seconds <= 0:
+        _fail(f"--seconds {seconds} must be positive")
+    try:
+        planning.check_request(strategy, days)
+    except DomainError as error:
+        _fail(f"--{error.field} {error.value!r}: {error.message}")
+    limit = seconds if seconds is not None else settings.solver_time_limit_seconds
+    travel = routing.Osrm(settings.osrm_url) if settings.osrm_url else None
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(engine) as session:
+            if region is None:
+                regions = list(session.exec(select(Region).order_by(Region.code)))
+            else:
+                found = session.exec(select(Region).where(Region.code == region)).first()
+                if found is None:
+                    _fail(f"--region {region!r} is not a known region code")
+                regions = [found]
+        for where in regions:
+            _plan_one(engine, where, first, days, limit, strategy, publish, travel)
+    finally:
+        engine.dispose()
+
+
+def _plan_one(
+    engine,  # type: ignore[no-untyped-def]
+    region: Region,
+    first: date,
+    days: int,
+    limit: float,
+    strategy: str,
+    publish: bool,
+    travel: routing.MatrixProvider | None,
+) -> None:
+    started = time.perf_counter()
+    with db.transaction(engine) as session:
+        built = adapter.build(session, region, first, days, travel=travel)
+    read = time.perf_counter() - started
+    label = f"{region.code}: {len(built.visits)} visits, {len(built.technicians)} technicians"
+    # Printed even where the live progress is not (logs, pipes): the solve has begun.
+    console.print(f"{label}: solving for up to {limit:g} s", soft_wrap=True)
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as bar:
+        task = bar.add_task(f"{label}: solving", total=None)
+
+        def progress(objective: float, elapsed: float) -> None:
+            bar.update(task, description=f"{label}: best {objective:,.0f} at {elapsed:.1f} s")
+
+        solution = planning.solve_built(
+            built,
+            params=routing.SolveParams(time_limit_seconds=limit),
+            strategy=strategy,
+            progress=progress,
+        )
+    with db.transaction(engine) as session:
+        plan = planning.store_plan(
+            session,
+            session.get_one(Region, region.id),
+            built,
+            solution,
+            strategy=strategy,
+            wall_seconds=time.perf_counter() - started,
+        )
+        published = planning.publish(session, plan) if publish else None
+    _summary(region, plan, read, published)
+
+
+def _summary(
+    region: Region, plan: Plan, read_seconds: float, published: planning.Published | None
+) -> None:
+    stats = plan.stats
+    state = "published" if published else "draft"
+    console.print(
+        f"[bold]{escape(region.code)}[/bold] plan {plan.id} v{plan.version} ({state}), "
+        f"{plan.starts_on} + {plan.days} day(s), {plan.strategy}, {plan.wall_seconds:.1f} s "
+        f"(reading {read_seconds:.1f} s)",
+        soft_wrap=True,
+    )
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="dim")
+    table.add_column(justify="right")
+    table.add_row("visits assigned", f"{stats['assigned']} of {stats['visits']}")
+    for reason, count in sorted(stats["unassigned_by_reason"].items()):
+        table.add_row(f"unassigned: {reason}", str(count))
+    table.add_row("travel", f"{stats['travel_km']} km, {stats['travel_hours']} h")
+    table.add_row("SLA late (visits)", str(len(stats["sla_late"])))
+    table.add_row("SLA late (minutes)", str(stats["late_minutes"]))
+    if published:
+        table.add_row("superseded plans", ", ".join(str(p.id) for p in published.superseded) or "-")
+    console.print(table)
+    utilisation = stats["utilisation"]
+    if utilisation:
+        console.print("utilisation per technician")
+        busy = Table(box=None, pad_edge=False)
+        busy.add_column("technician")
+        busy.add_column("work / shift", justify="right")
+        for tech, share in utilisation.items():
+            busy.add_row(tech, f"{share:.0%}")
+        console.print(busy)
+    if stats["quotas"]:
+        console.print("quota use (minutes)")
+        quotas = Table(box=None, pad_edge=False)
+        for name in ("contract/period", "left before", "planned", "days left before"):
+            quotas.add_column(name, justify="left" if name == "contract/period" else "right")
+        for quota_id, use in sorted(stats["quotas"].items()):
+            quotas.add_row(
+                quota_id,
+                str(use["remaining_minutes_before"]),
+                str(use["planned_minutes"]),
+                str(use["days_remaining_before"]),
+            )
+        console.print(quotas)
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"--date {text!r} is not a date like 2026-11-30")
+
+
+def _fail(message: str) -> NoReturn:
+    errors.print(f"[red]error:[/red] {escape(message)}")
+    raise typer.Exit(2)

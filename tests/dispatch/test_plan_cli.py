@@ -1,0 +1,127 @@
+"""`dispatch plan` end to end on a seeded database: a stored draft, publishing, clear errors,
+and a killed run that leaves the plan in force as it was."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from dispatch import db
+from dispatch.cli import app
+from dispatch.seed.generator import generate
+from dispatch.seed.spec import SeedSpec
+from tests.conftest import new_database
+
+runner = CliRunner()
+# The seed's day 0 is the anchor: the Monday the data is loaded for.
+ANCHOR = date(2026, 11, 30)
+
+
+@pytest.fixture(scope="module")
+def seeded_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    tmp = tmp_path_factory.mktemp("plan-cli")
+    url, drop = new_database(backend, tmp)
+    data = tmp / "seed"
+    generate(SeedSpec(technicians=6, requests=60, regions=1, seed=11)).write(data)
+    for args in (["db", "upgrade"], ["seed", "load", str(data), "--anchor", ANCHOR.isoformat()]):
+        result = runner.invoke(app, ["--database-url", url, *args])
+        assert result.exit_code == 0, result.output
+    yield url
+    drop()
+
+
+def run(url: str, *args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["--database-url", url, *args])
+
+
+def plans(url: str) -> list[tuple[int, str]]:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [
+                (row.version, row.status)
+                for row in connection.execute(
+                    sa.text("SELECT version, status FROM plan ORDER BY id")
+                )
+            ]
+    finally:
+        engine.dispose()
+
+
+def region_code(url: str) -> str:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT code FROM region")).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_plan_stores_a_draft_and_prints_the_summary(seeded_url: str) -> None:
+    region = region_code(seeded_url)
+    result = run(
+        seeded_url, "plan", "--region", region, "--date", ANCHOR.isoformat(), "--seconds", "2"
+    )
+    assert result.exit_code == 0, result.output
+    assert "visits assigned" in result.output
+    assert "utilisation per technician" in result.output
+    assert plans(seeded_url)[-1][1] == "draft"
+
+
+def test_publish_and_greedy(seeded_url: str) -> None:
+    region = region_code(seeded_url)
+    result = run(
+        seeded_url, "plan", "--region", region, "--date", ANCHOR.isoformat(), "--days", "2",
+        "--strategy", "greedy", "--publish",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "(published)" in result.output
+    assert plans(seeded_url)[-1][1] == "published"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--date", "30.11.2026"], "--date '30.11.2026' is not a date"),
+        (["--date", "2026-11-30", "--region", "XX"], "--region 'XX' is not a known region"),
+        (["--date", "2026-11-30", "--days", "40"], "--days 40 is outside 1..31"),
+        (["--date", "2026-11-30", "--strategy", "magic"], "--strategy 'magic'"),
+        (["--date", "2026-11-30", "--seconds", "0"], "--seconds 0.0 must be positive"),
+    ],
+)
+def test_bad_options_are_named(seeded_url: str, args: list[str], message: str) -> None:
+    result = run(seeded_url, "plan", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_killed_run_leaves_the_plans_as_they_were(seeded_url: str, tmp_path: Path) -> None:
+    region = region_code(seeded_url)
+    before = plans(seeded_url)
+    log = tmp_path / "plan.log"
+    with log.open("w") as out:
+        child = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dispatch"), "--database-url", seeded_url, "plan",
+             "--region", region, "--date", ANCHOR.isoformat(), "--seconds", "60"],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+        # Killed while solving: the log shows the solve has started.
+        deadline = time.monotonic() + 60
+        while "solving for up to" not in log.read_text():
+            assert child.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.2)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+    assert plans(seeded_url) == before
