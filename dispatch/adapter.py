@@ -5,6 +5,7 @@ first local midnight); a routing.Solution becomes plan stops and unassigned rows
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -18,6 +19,7 @@ from dispatch.models import (
     PlanStop,
     PlanUnassigned,
     Region,
+    RouteLock,
     ServiceRequest,
     Site,
     SiteAccessHours,
@@ -33,7 +35,7 @@ from dispatch.models import (
 from schedules import service
 from schedules.calendars import CalendarChange, Pattern, expand_shifts, local_to_utc
 from schedules.models import OveragePolicy, Tier
-from schedules.periods import periods_between
+from schedules.periods import local_day, periods_between
 from schedules.priority import priority_weight
 from schedules.quotas import QuotaStatus, quota_minutes
 from schedules.sla import slack_minutes
@@ -104,9 +106,12 @@ def build(
     *,
     now: datetime | None = None,
     travel: routing.MatrixProvider | None = None,
+    releasing: Collection[int] | None = None,
 ) -> Built:
     """The routing problem of ``region`` over ``days`` local days from ``first``; travel by
-    ``travel``, or the region's average speed and detour factor over ellipsoid distance."""
+    ``travel``, or the region's average speed and detour factor over ellipsoid distance.
+    Quota budgets count the planned time of every visit except those in ``releasing``
+    (default: all the visits being planned, whose earlier plans this one replaces)."""
     now = now or datetime.now(UTC)
     horizon = Horizon.of(first, days, region.timezone)
     technicians = _technicians(session, region, horizon)
@@ -117,7 +122,7 @@ def build(
         technicians={row.code: row for _, row in technicians},
     )
     jobs = _jobs(session, region, horizon, built, now)
-    quotas = _quotas(session, horizon, built, jobs)
+    quotas = _quotas(session, horizon, built, jobs, releasing)
     built.problem = routing.Problem(
         jobs=tuple(jobs),
         technicians=tuple(t for t, _ in technicians),
@@ -246,6 +251,7 @@ def _jobs(
     ):
         access[a.site_id][a.weekday] = (a.opens_minute, a.closes_minute)
     tech_ids = {row.id: code for code, row in built.technicians.items()}
+    locked = _locked_positions(session, horizon, rows, tech_ids)
     jobs = []
     for visit, request, site, contract in rows:
         built.visits[visit.code] = visit
@@ -273,9 +279,12 @@ def _jobs(
         due = horizon.days - 1 if due < earliest else due
         deadline = None if request.sla_due_at is None else horizon.seconds(request.sla_due_at)
         pinned = tech_ids.get(visit.pinned_technician_id)  # type: ignore[arg-type]
-        pinned_day = None
+        pinned_day = position = None
         if visit.pinned_date is not None and horizon.first <= visit.pinned_date <= horizon.last:
             pinned_day = (visit.pinned_date - horizon.first).days
+            position = visit.pinned_position
+        if visit.id in locked:
+            pinned, pinned_day, position = locked[visit.id]
         jobs.append(
             routing.Job(
                 id=visit.code,
@@ -294,9 +303,42 @@ def _jobs(
                 else 0,
                 pinned_technician=pinned,
                 pinned_day=pinned_day,
+                pinned_position=position,
             )
         )
     return jobs
+
+
+def _locked_positions(
+    session: Session, horizon: Horizon, rows: list, tech_ids: dict[int, str]
+) -> dict[int, tuple[str, int, int]]:
+    """Visit id -> (technician, day, position) for visits on routes a dispatcher locked:
+    pinned exactly where they are, the optimiser plans around them."""
+    locks = {
+        (lock.technician_id, lock.day)
+        for lock in session.exec(
+            select(RouteLock).where(
+                col(RouteLock.technician_id).in_(list(tech_ids)),
+                RouteLock.day >= horizon.first,
+                RouteLock.day <= horizon.last,
+            )
+        )
+    }
+    if not locks:
+        return {}
+    routes: dict[tuple[int, date], list[Visit]] = defaultdict(list)
+    for visit, *_ in rows:
+        if visit.technician_id is None or visit.planned_start is None:
+            continue
+        day = local_day(visit.planned_start, horizon.timezone)
+        if (visit.technician_id, day) in locks:
+            routes[(visit.technician_id, day)].append(visit)
+    found = {}
+    for (tech_id, day), visits in routes.items():
+        visits.sort(key=lambda v: v.planned_start)
+        for position, visit in enumerate(visits):
+            found[visit.id] = (tech_ids[tech_id], (day - horizon.first).days, position)
+    return found
 
 
 def _windows(
@@ -330,7 +372,11 @@ def _windows(
 
 
 def _quotas(
-    session: Session, horizon: Horizon, built: Built, jobs: list[routing.Job]
+    session: Session,
+    horizon: Horizon,
+    built: Built,
+    jobs: list[routing.Job],
+    releasing: Collection[int] | None,
 ) -> list[routing.Quota]:
     """One solver budget per contract and period the horizon touches, for contracts whose
     overage policy blocks visits beyond the quota (bill_as_tm contracts may go over). The
@@ -339,7 +385,7 @@ def _quotas(
     by_contract: dict[int, list[int]] = defaultdict(list)
     for k, job in enumerate(jobs):
         by_contract[built.contract_of[job.id]].append(k)
-    planning = [v.id for v in built.visits.values()]
+    planning = [v.id for v in built.visits.values()] if releasing is None else list(releasing)
     quotas = []
     for contract_id, members in sorted(by_contract.items()):
         contract = built.contracts[contract_id]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from typing import Annotated
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -55,6 +56,18 @@ class Settings(BaseSettings):
         description="Base URL of an OSRM server for road travel times; unset: ellipsoid "
         "distance times the region's detour factor at its average speed.",
     )
+    geocoder_url: str | None = Field(
+        None,
+        description="Base URL of a Nominatim server (e.g. a self-hosted one at "
+        "`http://127.0.0.1:8080`) that geocodes new sites given by address only; unset: "
+        "geocoding is off and new sites need coordinates.",
+    )
+    geocoder_user_agent: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        "field-dispatch", description="User-Agent header sent to the geocoder."
+    )
+    geocoder_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = Field(
+        5.0, description="How long to wait for the geocoder before giving up."
+    )
     host: str = Field("127.0.0.1", description="Address `dispatch serve` binds to.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(
         8000, description="Port `dispatch serve` listens on."
@@ -73,6 +86,19 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA timezone {value!r}") from exc
         return value
+
+    @field_validator("geocoder_url")
+    @classmethod
+    def _http_base_url(cls, value: str | None) -> str | None:
+        # An empty DISPATCH_GEOCODER_URL= in a .env file reads as "off", not as a broken URL.
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+            raise ValueError(
+                f"geocoder_url {value!r} is not an http(s) base URL such as http://127.0.0.1:8080"
+            )
+        return value.strip().rstrip("/")
 
     @field_validator("log_level")
     @classmethod

@@ -1,0 +1,563 @@
+"""Intake, the call centre's first line: registering service requests, resolving them remotely,
+escalating them to on-site visits and cancelling them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from itertools import pairwise
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from pydantic import ValidationError
+from sqlmodel import Session, SQLModel, col, select
+
+from dispatch import geocoding, ledger, sla
+from dispatch.geocoding import Geocoder
+from dispatch.models import (
+    Channel,
+    Contract,
+    Customer,
+    Holiday,
+    Region,
+    ServiceRequest,
+    Site,
+    Skill,
+    Triage,
+    Urgency,
+    Visit,
+    VisitSkill,
+    VisitStatus,
+    VisitTimeWindow,
+)
+from schedules.calendars import local_to_utc, working_days
+from schedules.db import utcnow
+from schedules.errors import ConflictError, InvalidError, NotFoundError
+from schedules.periods import local_day
+from schedules.priority import priority_weight
+from schedules.sla import slack_minutes
+
+Row = TypeVar("Row", bound=SQLModel)
+Enum = TypeVar("Enum", bound=StrEnum)
+
+# Prefixes and widths of the seed's codes (SR-000001, S-0001, V-000001), continued here.
+REQUEST_CODE = ("SR-", 6)
+SITE_CODE = ("S-", 4)
+VISIT_CODE = ("V-", 6)
+# A concurrent intake may take the code just computed; each retry reads the new highest.
+CODE_ATTEMPTS = 5
+# Where a contract has no SLA clock, a visit is due this many working days after its earliest.
+DUE_WORKING_DAYS_WITHOUT_SLA = 5
+MAX_VISIT_MINUTES = 24 * 60
+# First-line time beyond a day is a typing error, and it would be drawn from the quota.
+MAX_REMOTE_MINUTES = 24 * 60
+MAX_LEVEL = 5
+ESCALATABLE = (Triage.pending, Triage.escalated)
+CANCELLABLE_REQUESTS = (Triage.pending, Triage.escalated)
+# Visits not yet under way; a technician on the road or on site must report the outcome.
+CANCELLABLE_VISITS = (VisitStatus.unscheduled, VisitStatus.scheduled, VisitStatus.dispatched)
+STARTED_VISITS = (VisitStatus.en_route, VisitStatus.on_site)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewSite:
+    """A site registered with its first request; without ``lat`` and ``lon`` it is geocoded."""
+
+    name: str
+    address: str
+    lat: float | None = None
+    lon: float | None = None
+    region_code: str
+
+
+def register_request(
+    session: Session,
+    *,
+    customer_code: str,
+    contract_code: str,
+    site_code: str | None = None,
+    new_site: NewSite | None = None,
+    channel: Channel | str,
+    urgency: Urgency | str = Urgency.normal,
+    contact_name: str,
+    contact_phone: str | None = None,
+    contact_email: str | None = None,
+    description: str,
+    registered_at: datetime | None = None,
+    geocoder: Geocoder | None = None,
+) -> ServiceRequest:
+    """A new pending request at an existing site (``site_code``) or at a site registered with
+    it (``new_site``), under a contract of the customer valid on the registration day, with
+    its SLA deadline. Everything is checked, and a new site geocoded, before anything is
+    written."""
+    at = utcnow() if registered_at is None else _aware("registered_at", registered_at)
+    channel = _member(Channel, "channel", channel)
+    urgency = _member(Urgency, "urgency", urgency)
+    contact_name = _text("contact_name", contact_name)
+    description = _text("description", description)
+    customer = _by_code(session, Customer, "customer_code", customer_code)
+    contract = _by_code(session, Contract, "contract_code", contract_code)
+    if contract.customer_id != customer.id:
+        raise InvalidError(
+            f"contract {contract_code!r} is not a contract of customer {customer_code!r}",
+            field="contract_code",
+            value=contract_code,
+        )
+    if (site_code is None) == (new_site is None):
+        raise InvalidError(
+            "give either site_code (an existing site) or new_site", field="site_code", value=None
+        )
+    site: Site | None = None
+    if site_code is not None:
+        site = _by_code(session, Site, "site_code", site_code)
+        if site.customer_id != customer.id:
+            raise InvalidError(
+                f"site {site_code!r} is not a site of customer {customer_code!r}",
+                field="site_code",
+                value=site_code,
+            )
+        region = session.get_one(Region, site.region_id)
+    else:
+        assert new_site is not None
+        region = _by_code(session, Region, "region_code", new_site.region_code)
+    _check_valid_on(contract, local_day(at, region.timezone))
+    due = _deadline(session, contract, region, at)
+    values: dict[str, Any] = {
+        "customer_id": customer.id,
+        "contract_id": contract.id,
+        "channel": channel,
+        "urgency": urgency,
+        "contact_name": contact_name,
+        "contact_phone": contact_phone,
+        "contact_email": contact_email,
+        "description": description,
+        "registered_at": at,
+        "triage": Triage.pending,
+        "sla_due_at": due,
+    }
+    _validated(ServiceRequest, values | {"code": "SR-0", "site_id": 0})
+    if site is None:
+        assert new_site is not None
+        # The geocoder is asked last: it is the slowest check and the only one outside.
+        site_values = _new_site_values(new_site, customer, region, geocoder)
+        site = _insert_numbered(session, Site, SITE_CODE, site_values)
+    return _insert_numbered(session, ServiceRequest, REQUEST_CODE, values | {"site_id": site.id})
+
+
+def resolve_remotely(
+    session: Session, request: ServiceRequest, *, minutes: int, at: datetime | None = None
+) -> ServiceRequest:
+    """Close a pending request as resolved by first line at ``at`` (now by default) after
+    ``minutes`` of first-line time in all, which the contract's quota is charged where the
+    contract counts remote time. The request is re-read and locked first."""
+    _whole("minutes", minutes, 1, MAX_REMOTE_MINUTES)
+    resolved_at = utcnow() if at is None else _aware("at", at)
+    _lock(session, request)
+    if request.triage is not Triage.pending:
+        raise ConflictError(
+            f"request {request.code} is {request.triage.value}; only a pending request can be "
+            f"resolved remotely",
+            field="triage",
+            value=request.triage.value,
+        )
+    if resolved_at < request.registered_at:
+        raise InvalidError(
+            f"at {resolved_at.isoformat()} is before the request was registered "
+            f"({request.registered_at.isoformat()})",
+            field="at",
+            value=resolved_at.isoformat(),
+        )
+    request.triage = Triage.resolved_remotely
+    request.resolved_at = resolved_at
+    request.remote_minutes = minutes
+    session.add(request)
+    session.flush()
+    ledger.record_remote_resolution(session, request)
+    return request
+
+
+def escalate(
+    session: Session,
+    request: ServiceRequest,
+    *,
+    duration_minutes: int,
+    skills: Mapping[str, int],
+    windows: Sequence[tuple[datetime, datetime]] | None = None,
+    earliest_date: date | None = None,
+    due_date: date | None = None,
+    notes: str | None = None,
+) -> Visit:
+    """A new unscheduled visit for a pending or already escalated request (a request may need
+    several), needing ``skills`` (skill code to minimum level), arriving within ``windows``
+    (any time if none).
+
+    ``earliest_date`` defaults to the region-local day of registration; ``due_date`` to the
+    local day of the SLA deadline (never before ``earliest_date``: a late visit is still
+    planned), or without an SLA to the fifth working day after ``earliest_date``. Priority
+    comes from the contract's tier, the urgency and the slack the SLA gave at registration.
+    """
+    _whole("duration_minutes", duration_minutes, 1, MAX_VISIT_MINUTES)
+    if notes is not None:
+        notes = _text("notes", notes)
+    _lock(session, request)
+    if request.triage not in ESCALATABLE:
+        raise ConflictError(
+            f"request {request.code} is {request.triage.value}; only a pending or escalated "
+            f"request gets visits",
+            field="triage",
+            value=request.triage.value,
+        )
+    needs = _skills(session, skills)
+    contract = session.get_one(Contract, request.contract_id)
+    region = session.get_one(Region, session.get_one(Site, request.site_id).region_id)
+    registered_on = local_day(request.registered_at, region.timezone)
+    earliest = registered_on if earliest_date is None else _day("earliest_date", earliest_date)
+    if earliest < registered_on:
+        raise InvalidError(
+            f"earliest_date {earliest.isoformat()} is before the request was registered "
+            f"({registered_on.isoformat()})",
+            field="earliest_date",
+            value=earliest.isoformat(),
+        )
+    if due_date is None:
+        due = _default_due(session, request, region, earliest)
+    else:
+        due = _day("due_date", due_date)
+        if due < earliest:
+            raise InvalidError(
+                f"due_date {due.isoformat()} is before earliest_date {earliest.isoformat()}",
+                field="due_date",
+                value=due.isoformat(),
+            )
+    spans = _windows(windows, earliest, due, region.timezone)
+    priority = priority_weight(
+        contract.tier.value,
+        request.urgency.value,
+        slack_minutes(request.sla_due_at, request.registered_at),
+    )
+    values: dict[str, Any] = {
+        "request_id": request.id,
+        "duration_minutes": duration_minutes,
+        "priority": priority,
+        "earliest_date": earliest,
+        "due_date": due,
+        "status": VisitStatus.unscheduled,
+        "notes": notes,
+    }
+    visit = _insert_numbered(session, Visit, VISIT_CODE, values)
+    for skill_id, level in needs:
+        session.add(
+            _validated(VisitSkill, {"visit_id": visit.id, "skill_id": skill_id, "min_level": level})
+        )
+    for starts_at, ends_at in spans:
+        session.add(
+            _validated(
+                VisitTimeWindow,
+                {"visit_id": visit.id, "starts_at": starts_at, "ends_at": ends_at},
+            )
+        )
+    request.triage = Triage.escalated
+    session.add(request)
+    session.flush()
+    return visit
+
+
+def cancel_request(session: Session, request: ServiceRequest, reason: str) -> ServiceRequest:
+    """Cancel a pending or escalated request and its visits not yet under way, giving back
+    the quota their plans hold; refused while a technician is on the way or on site. The
+    reason goes into the cancelled visits' notes (requests have no column for it)."""
+    reason = _text("reason", reason, limit=500)
+    _lock(session, request)
+    if request.triage not in CANCELLABLE_REQUESTS:
+        raise ConflictError(
+            f"request {request.code} is {request.triage.value}; only a pending or escalated "
+            f"request can be cancelled",
+            field="triage",
+            value=request.triage.value,
+        )
+    visits = list(
+        session.exec(
+            select(Visit)
+            .where(Visit.request_id == request.id)
+            .order_by(col(Visit.id))
+            # Planning must not schedule a visit this transaction is cancelling.
+            .with_for_update()
+        )
+    )
+    for visit in visits:
+        if visit.status in STARTED_VISITS:
+            raise ConflictError(
+                f"visit {visit.code} of request {request.code} is already {visit.status.value} "
+                f"and cannot be cancelled",
+                field="visit",
+                value=visit.code,
+            )
+    cancelled = [visit for visit in visits if visit.status in CANCELLABLE_VISITS]
+    for visit in cancelled:
+        visit.status = VisitStatus.cancelled
+        visit.revision += 1
+        visit.notes = f"{visit.notes}\n" if visit.notes else ""
+        visit.notes += f"Cancelled: {reason}"
+        session.add(visit)
+    request.triage = Triage.cancelled
+    session.add(request)
+    session.flush()
+    for visit in cancelled:
+        ledger.record_visit_closed(session, visit)
+    return request
+
+
+def next_code(session: Session, model: type[Row], prefix: str, width: int) -> str:
+    """``prefix`` and the number after the highest among ``model``'s codes that are ``prefix``
+    and digits (others are ignored), zero-padded to ``width`` digits."""
+    code = col(model.code)  # type: ignore[attr-defined]
+    digits = sa.func.substr(code, len(prefix) + 1)
+    # Leading zeros stripped, a longer number is a larger one and equal lengths compare as
+    # text, so the database finds the highest without every code being read.
+    number = sa.func.ltrim(digits, "0")
+    highest = session.exec(
+        select(digits)
+        .where(
+            code.startswith(prefix, autoescape=True),
+            sa.func.length(code) > len(prefix),
+            sa.func.ltrim(digits, "0123456789") == "",
+        )
+        .order_by(sa.func.length(number).desc(), number.desc())
+        .limit(1)
+    ).first()
+    return f"{prefix}{int(highest or 0) + 1:0{width}d}"
+
+
+def _insert_numbered(
+    session: Session, model: type[Row], numbering: tuple[str, int], values: dict[str, Any]
+) -> Row:
+    """Insert a row under the next free code, retrying (in a savepoint) if a concurrent
+    transaction took it first."""
+    prefix, width = numbering
+    for _ in range(CODE_ATTEMPTS):
+        code = next_code(session, model, prefix, width)
+        row = _validated(model, values | {"code": code})
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except sa.exc.IntegrityError:
+            taken = session.exec(
+                select(model).where(col(model.code) == code)  # type: ignore[attr-defined]
+            ).first()
+            if taken is None:
+                raise
+            continue
+        return row
+    raise ConflictError(
+        f"no free {prefix} code after {CODE_ATTEMPTS} attempts; retry", field="code", value=prefix
+    )
+
+
+def _new_site_values(
+    new_site: NewSite, customer: Customer, region: Region, geocoder: Geocoder | None
+) -> dict[str, Any]:
+    name = _text("name", new_site.name)
+    address = _text("address", new_site.address)
+    if (new_site.lat is None) != (new_site.lon is None):
+        missing = "lat" if new_site.lat is None else "lon"
+        raise InvalidError(
+            "give both lat and lon, or neither to geocode the address", field=missing, value=None
+        )
+    values: dict[str, Any] = {
+        "customer_id": customer.id,
+        "region_id": region.id,
+        "name": name,
+        "address": address,
+    }
+    # Checked before the geocoder is asked, so a bad name costs no round trip.
+    _validated(Site, values | {"code": "S-0", "lat": 1.0, "lon": 1.0})
+    if new_site.lat is not None and new_site.lon is not None:
+        lat, lon = _coordinate("lat", new_site.lat, 90), _coordinate("lon", new_site.lon, 180)
+        if (lat, lon) == (0.0, 0.0):
+            raise InvalidError(
+                "coordinates (0, 0) are a missing location, not a site", field="lat", value=lat
+            )
+    else:
+        # Regions carry no country, so the search is not narrowed to one.
+        lat, lon, _ = geocoding.locate(geocoder, address)
+    return values | {"lat": lat, "lon": lon}
+
+
+def _check_valid_on(contract: Contract, day: date) -> None:
+    if day < contract.valid_from or (contract.valid_to is not None and day > contract.valid_to):
+        until = contract.valid_to.isoformat() if contract.valid_to else "open-ended"
+        raise InvalidError(
+            f"contract {contract.code!r} is not valid on {day.isoformat()} (valid from "
+            f"{contract.valid_from.isoformat()}, until {until})",
+            field="contract_code",
+            value=contract.code,
+        )
+
+
+def _deadline(
+    session: Session, contract: Contract, region: Region, at: datetime
+) -> datetime | None:
+    try:
+        return sla.deadline(session, contract, region.id, at)  # type: ignore[arg-type]
+    except ValueError as exc:
+        # A business-hours clock in a region whose business hours were never entered.
+        raise InvalidError(
+            f"the SLA clock of contract {contract.code!r} cannot run in region "
+            f"{region.code!r}: {exc}",
+            field="region",
+            value=region.code,
+        ) from exc
+
+
+def _default_due(session: Session, request: ServiceRequest, region: Region, earliest: date) -> date:
+    if request.sla_due_at is not None:
+        return max(local_day(request.sla_due_at, region.timezone), earliest)
+    holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
+    return working_days(earliest + timedelta(days=1), DUE_WORKING_DAYS_WITHOUT_SLA, holidays)[-1]
+
+
+def _skills(session: Session, skills: Mapping[str, int]) -> list[tuple[int, int]]:
+    """(skill id, minimum level) for each required skill code."""
+    if not isinstance(skills, Mapping):
+        raise InvalidError(
+            "skills must map skill codes to minimum levels", field="skills", value=repr(skills)
+        )
+    ids = {
+        code: skill_id
+        for code, skill_id in session.exec(
+            select(Skill.code, Skill.id).where(col(Skill.code).in_(list(skills)))
+        )
+    }
+    needs = []
+    for code, level in skills.items():
+        if code not in ids:
+            raise InvalidError(f"skill {code!r} does not exist", field="skills", value=code)
+        _whole(f"skills.{code}", level, 1, MAX_LEVEL)
+        needs.append((ids[code], level))
+    return needs
+
+
+def _windows(
+    windows: Sequence[tuple[datetime, datetime]] | None, earliest: date, due: date, timezone: str
+) -> list[tuple[datetime, datetime]]:
+    """The windows in UTC and in order, each aware, non-empty, apart from the others and
+    within the local days ``earliest`` .. ``due``."""
+    spans = []
+    for window in windows or ():
+        if not (isinstance(window, Sequence) and len(window) == 2):
+            raise InvalidError(
+                "a window is a (starts_at, ends_at) pair", field="windows", value=repr(window)
+            )
+        starts_at, ends_at = (_aware("windows", instant) for instant in window)
+        if ends_at <= starts_at:
+            raise InvalidError(
+                "a window must end after it starts", field="windows", value=_span(window)
+            )
+        spans.append((starts_at.astimezone(UTC), ends_at.astimezone(UTC)))
+    spans.sort()
+    for first, second in pairwise(spans):
+        if second[0] < first[1]:
+            raise InvalidError(
+                f"windows {_span(first)} and {_span(second)} overlap",
+                field="windows",
+                value=_span(second),
+            )
+    opens = local_to_utc(earliest, 0, timezone)
+    closes = local_to_utc(due + timedelta(days=1), 0, timezone)
+    for span in spans:
+        if span[0] < opens or span[1] > closes:
+            raise InvalidError(
+                f"window {_span(span)} is outside the visit's days {earliest.isoformat()} .. "
+                f"{due.isoformat()} ({timezone})",
+                field="windows",
+                value=_span(span),
+            )
+    return spans
+
+
+def _lock(session: Session, request: ServiceRequest) -> None:
+    """Re-read the request under a row lock, so that two agents acting on it at once do not
+    both see it pending (SQLite, which locks the whole database on write, ignores the lock)."""
+    session.refresh(request, with_for_update=True)
+
+
+def _by_code(session: Session, model: type[Row], field: str, code: str) -> Row:
+    found = session.exec(
+        select(model).where(col(model.code) == code)  # type: ignore[attr-defined]
+    ).first()
+    if found is None:
+        what = field.removesuffix("_code")
+        raise NotFoundError(f"{what} {code!r} does not exist", field=field, value=code)
+    return found
+
+
+def _validated(model: type[Row], values: dict[str, Any]) -> Row:
+    """A row built through validation, its first complaint raised as an InvalidError."""
+    try:
+        return model.model_validate(values)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = ".".join(str(part) for part in error["loc"]) or None
+        raise InvalidError(
+            f"{field}: {error['msg']}", field=field, value=error.get("input")
+        ) from None
+
+
+def _member(enum: type[Enum], field: str, value: Any) -> Enum:
+    try:
+        return enum(value)
+    except ValueError:
+        choices = ", ".join(member.value for member in enum)
+        raise InvalidError(
+            f"{field} {value!r} is not one of {choices}", field=field, value=value
+        ) from None
+
+
+def _text(field: str, value: Any, *, limit: int | None = None) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidError(f"{field} must not be empty", field=field, value=value)
+    if limit is not None and len(value) > limit:
+        raise InvalidError(
+            f"{field} is longer than {limit} characters", field=field, value=value[:limit]
+        )
+    return value.strip()
+
+
+def _whole(field: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InvalidError(
+            f"{field} {value!r} is not a whole number in {low}..{high}", field=field, value=value
+        )
+
+
+def _coordinate(field: str, value: Any, limit: int) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not -limit <= value <= limit
+    ):
+        raise InvalidError(
+            f"{field} {value!r} is outside -{limit}..{limit}", field=field, value=value
+        )
+    return float(value)
+
+
+def _aware(field: str, value: Any) -> datetime:
+    if not isinstance(value, datetime) or value.utcoffset() is None:
+        raise InvalidError(
+            f"{field} must be an aware datetime (with a UTC offset)", field=field, value=str(value)
+        )
+    return value.astimezone(UTC)
+
+
+def _day(field: str, value: Any) -> date:
+    # A datetime is a date too, and would silently drop its time and zone.
+    if isinstance(value, datetime) or not isinstance(value, date):
+        raise InvalidError(f"{field} must be a date", field=field, value=str(value))
+    return value
+
+
+def _span(window: Sequence[datetime]) -> str:
+    return f"{window[0].isoformat()}/{window[1].isoformat()}"
