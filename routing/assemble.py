@@ -69,7 +69,13 @@ def route_cost(prep: Prepared, v: int, route: list[int], timing: Timing) -> floa
     cost = weights.travel_second_cost * sum(timing.legs)
     cost += weights.travel_metre_cost * sum(timing.leg_metres)
     cost += sla_cost(prep, route, timing)
-    return cost + prep.vehicles[v].tech.cost_per_hour * (timing.back - timing.departure) / 3600
+    tech = prep.vehicles[v].tech
+    cost += sum(
+        prep.jobs[j].reassign_cost
+        for j in route
+        if prep.jobs[j].incumbent is not None and prep.jobs[j].incumbent != tech.id
+    )
+    return cost + tech.cost_per_hour * (timing.back - timing.departure) / 3600
 
 
 def drop_cost(prep: Prepared, j: int) -> float:

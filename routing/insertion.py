@@ -68,7 +68,8 @@ def candidates(
     cache: dict[int, Bounds] | None = None,
     quota: QuotaUse | None = None,
 ) -> list[tuple[int, int, int]]:
-    """(added travel seconds, vehicle, position) of every place that passes the bounds, among
+    """(added travel seconds plus any stability price, vehicle, position) of every place that
+    passes the bounds, among
     the vehicles allowed to take job ``j`` (and, given ``quota``, on days its budget allows).
     ``cache`` keeps route bounds between calls; drop a vehicle's entry when its route
     changes."""
@@ -94,6 +95,9 @@ def candidates(
         bound = cache[v]
         service = prep.service(j, vehicle)
         limit = vehicle.tech.max_work_seconds
+        job = prep.jobs[j]
+        # The stability price ranks with travel, so construction keeps jobs where they were.
+        moved = job.reassign_cost if job.incumbent not in (None, vehicle.tech.id) else 0
         for position in _positions(prep, route, j):
             before = vehicle.start_point if position == 0 else route[position - 1]
             after = vehicle.end_point if position == len(route) else route[position]
@@ -108,7 +112,7 @@ def candidates(
             added = int(seconds[before, j]) + int(seconds[j, after]) - int(seconds[before, after])
             if limit is not None and timing.work + service + added > limit:
                 continue
-            found.append((added, v, position))
+            found.append((added + moved, v, position))
     return found
 
 

@@ -29,6 +29,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
     veh_tech, v_start_pt, v_end_pt, v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph,
     brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met, fast, w_balance,
     v_day, q_of, q_draw, q_sec, q_days, q_open, q_used, q_perday, q_dayused, has_quota,
+    incumbent, reassign,
 ):  # fmt: skip
     """``iterations`` rounds of ruin, recreate and simulated-annealing acceptance, the
     temperature falling geometrically from progress0 to progress1 of the way from hot to
@@ -114,7 +115,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
                     win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
                     v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
-                    brk_late, w_sec, w_met, fast,
+                    brk_late, w_sec, w_met, fast, incumbent, reassign,
                 )  # fmt: skip
         swapped = removed > 0
         if swapped:
@@ -169,7 +170,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
                     win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
                     v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
-                    brk_late, w_sec, w_met, fast,
+                    brk_late, w_sec, w_met, fast, incumbent, reassign,
                 )  # fmt: skip
                 ruined += 1
         # -- recreate: the removed jobs and a sample of left-out ones, in one of four orders
@@ -257,6 +258,8 @@ def lns_batch(  # type: ignore[no-untyped-def]
                         continue
                     extra = met[before, j] + met[j, after] - met[before, after]
                     cand_cost[count] = w_sec * added + w_met * extra
+                    if incumbent[j] >= 0 and incumbent[j] != tech:
+                        cand_cost[count] += reassign[j]
                     if w_balance > 0:
                         # Growing the busiest route raises the balance term too.
                         cand_cost[count] += w_balance * max(0, work[v] + srv + added - busiest_now)
@@ -295,7 +298,7 @@ def lns_batch(  # type: ignore[no-untyped-def]
                     v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s,
                     win_e, service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt,
                     v_shift_s, v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early,
-                    brk_late, w_sec, w_met, fast,
+                    brk_late, w_sec, w_met, fast, incumbent, reassign,
                 )  # fmt: skip
                 break
         # -- accept or roll back
@@ -390,9 +393,10 @@ def _refresh(  # type: ignore[no-untyped-def]
     v, routes, length, cost, work, load, ee, ls, starts, sec, met, win_ptr, win_s, win_e,
     service, demand, sla_deadline, sla_ppm, veh_tech, v_start_pt, v_end_pt, v_shift_s,
     v_shift_e, v_maxwork, v_cap, v_cph, brk_ptr, brk_dur, brk_early, brk_late, w_sec, w_met,
-    fast,
+    fast, incumbent, reassign,
 ):  # fmt: skip
-    """Recompute the cost, work, load and bounds of route v after a change."""
+    """Recompute the cost, work, load and bounds of route v after a change. Jobs served by
+    another technician than their incumbent cost their ``reassign`` price."""
     size = length[v]
     if fast[v]:
         tech = veh_tech[v]
@@ -422,6 +426,10 @@ def _refresh(  # type: ignore[no-untyped-def]
         cost[v] = c
         work[v] = w
         load[v] = ld
+    for k in range(size):
+        j = routes[v, k]
+        if incumbent[j] >= 0 and incumbent[j] != veh_tech[v]:
+            cost[v] += reassign[j]
     bounds(
         v, routes[v], size, ee[v], ls[v], sec, win_ptr, win_s, win_e, service, veh_tech,
         v_start_pt, v_end_pt, v_shift_s, v_shift_e,

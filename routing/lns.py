@@ -65,6 +65,16 @@ class _Arrays:
         )
         self.sla_ppm = np.array([float(job.sla_penalty_per_minute) for job in jobs])
         self.drop = np.array([drop_cost(prep, j) for j in range(n_jobs)])
+        # Re-planning during the day: the technician whose customer has an ETA, as a column
+        # of ``service``, and what serving the job with anybody else costs.
+        index_of = {
+            tech.id: column[t] for t, tech in enumerate(prep.problem.technicians) if t in column
+        }
+        self.incumbent = np.array(
+            [index_of.get(job.incumbent, -1) if job.incumbent else -1 for job in jobs],
+            dtype=np.int64,
+        )
+        self.reassign = np.array([float(job.reassign_cost) for job in jobs])
         self.pin = np.array(
             [-1 if prep.pin(j) is None else prep.pin(j) for j in range(n_jobs)], dtype=np.int64
         )
@@ -164,7 +174,10 @@ def improve(
     if quota.active:
         kernel._recount(where, *budgets[:3], *budgets[5:9])
     for v in range(n_veh):
-        kernel._refresh(v, state, length, cost, work, load, ee, ls, starts, *model, a.fast)
+        kernel._refresh(
+            v, state, length, cost, work, load, ee, ls, starts, *model, a.fast, a.incumbent,
+            a.reassign,
+        )  # fmt: skip
     balance = float(prep.problem.objective.balance_weight)
     busiest = float(work[length > 0].max()) if (length > 0).any() else 0.0
     current = float(cost.sum() + a.drop[(where < 0) & a.eligible].sum()) + balance * busiest
@@ -193,7 +206,7 @@ def improve(
             batch, hot, cold, p0, p1, state, length, where, cost, work, load, ee, ls,
             best_routes, best_length, best, near, a.pin, a.eligible, a.allowed, a.drop, a.home,
             params.max_string, params.mean_removed, params.blink, params.retries, *model, a.fast,
-            balance, *budgets,
+            balance, *budgets, a.incumbent, a.reassign,
         )  # fmt: skip
         done += batch
         elapsed = time.time() - now

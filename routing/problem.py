@@ -102,6 +102,10 @@ class Job:
     quotas: tuple[str, ...] = ()
     # What serving it takes from that budget; None: its duration.
     quota_seconds: int | None = None
+    # Re-planning: the technician the customer was told about, and the cost of giving the
+    # job to anyone else (a stability price, so only a large gain moves it).
+    incumbent: str | None = None
+    reassign_cost: int = 0
 
     @property
     def quota_draw(self) -> int:

@@ -359,7 +359,11 @@ def _ruin_recreate(
         return None
     started = time.perf_counter()
     iterations = params.solution_limit if params.deterministic else None
-    polish = 0.0 if params.deterministic else params.polish * max(0.0, deadline - time.time())
+    # OR-Tools' model has no reassignment price: polishing could undo the stability asked for.
+    stable = any(job.reassign_cost for job in prep.jobs)
+    polish = (
+        0.0 if params.deterministic or stable else params.polish * max(0.0, deadline - time.time())
+    )
     routes = improve(prep, initial, deadline=deadline - polish, iterations=iterations, seed=variant)
     found = RawResult(
         routes=tuple(tuple(r) for r in routes),

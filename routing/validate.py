@@ -128,6 +128,8 @@ def _job_issues(problem: Problem, job: Job, tech_ids: set[str]) -> list[Issue]:
         bad("priority", f"{job.priority} is below 1")
     if job.demand < 0:
         bad("demand", f"{job.demand} is negative")
+    if job.reassign_cost < 0:
+        bad("reassign_cost", f"{job.reassign_cost} is negative")
     if job.sla_penalty_per_minute < 0:
         bad("sla_penalty_per_minute", f"{job.sla_penalty_per_minute} is negative")
     for window in job.windows:
@@ -148,6 +150,7 @@ def _job_issues(problem: Problem, job: Job, tech_ids: set[str]) -> list[Issue]:
         "started_by": {job.started_by} - {None},
         "allowed_technicians": set(job.allowed_technicians or ()),
         "forbidden_technicians": set(job.forbidden_technicians),
+        "incumbent": {job.incumbent} - {None},
     }
     for field, ids in references.items():
         for unknown in sorted(i for i in ids if i not in tech_ids):  # type: ignore[misc]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from routing import (
     DurationScaling,
     Objective,
@@ -305,3 +307,19 @@ def test_no_technicians_leaves_every_job_out_with_a_reason() -> None:
     assert plan.routes == ()
     assert {u.reason for u in plan.unassigned} == {Reason.no_skilled_technician}
     assert all(u.detail == "There is no technician to give it to." for u in plan.unassigned)
+
+
+@pytest.mark.parametrize(("reassign_cost", "expected"), [(0, "t2"), (60, "t2"), (10_000, "t1")])
+def test_stability_keeps_the_incumbent_unless_the_gain_is_larger(
+    reassign_cost: int, expected: str
+) -> None:
+    # From t1's home the visit is 6 minutes away and back, from t2's 4: t2 saves 240 s of
+    # travel, which outweighs a 60 s stability price but not a 10,000 s one.
+    plan = solve(
+        problem(
+            [job("v", 6, incumbent="t1", reassign_cost=reassign_cost)],
+            [tech("t1", x=0), tech("t2", x=10)],
+        ),
+        FAST,
+    )
+    assert plan.route_of("v").technician_id == expected
