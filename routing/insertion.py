@@ -69,10 +69,9 @@ def candidates(
     quota: QuotaUse | None = None,
 ) -> list[tuple[int, int, int]]:
     """(added travel seconds plus any stability price, vehicle, position) of every place that
-    passes the bounds, among
-    the vehicles allowed to take job ``j`` (and, given ``quota``, on days its budget allows).
-    ``cache`` keeps route bounds between calls; drop a vehicle's entry when its route
-    changes."""
+    passes the bounds, among the vehicles allowed to take job ``j`` (and, given ``quota``, on
+    days its budget allows). ``cache`` keeps route bounds between calls; drop a vehicle's
+    entry when its route changes."""
     windows = prep.windows(j)
     if not windows:
         return []
