@@ -33,6 +33,7 @@ from schedules.errors import ConflictError, InvalidError, NotFoundError
 STRATEGIES = ("optimised", "greedy")
 # Statuses publishing may (re)assign; later ones belong to the day's execution.
 REASSIGNABLE = (VisitStatus.unscheduled, VisitStatus.scheduled, VisitStatus.dispatched)
+UNDER_WAY = (VisitStatus.en_route, VisitStatus.on_site)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,7 +240,7 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
     changed = sorted(
         v.code
         for v in visits.values()
-        if v.updated_at > plan.created_at or v.status not in REASSIGNABLE
+        if v.updated_at > plan.created_at or v.status not in (*REASSIGNABLE, *UNDER_WAY)
     )
     if changed:
         raise ConflictError(
@@ -273,6 +274,8 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
     for stop in stops:
         visit = visits[stop.visit_id]
         placed.add(visit.id)
+        if visit.status in UNDER_WAY:
+            continue  # the technician is on it: the plan only works around it
         moved = (visit.technician_id, visit.planned_start) != (stop.technician_id, stop.start_at)
         visit.technician_id = stop.technician_id
         visit.planned_start, visit.planned_end = stop.start_at, stop.end_at
