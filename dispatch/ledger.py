@@ -56,7 +56,7 @@ def release_planned(session: Session, visit_ids: list[int], note: str) -> int:
     reversals = service.outstanding_planned(session, visit_ids)
     for entry in reversals:
         entry.note = note
-        service.append(session, entry)
+    service.append_all(session, reversals)
     return len(reversals)
 
 
@@ -64,36 +64,44 @@ def record_plan(session: Session, plan: Plan, replaced: Plan | None = None) -> i
     """Planned entries for a plan being published: the visits of the plan it replaces and
     of this one give back what earlier plans drew, then each stop draws its time on site
     (plus the leg to it where the contract counts travel). Returns entries written."""
-    stops = list(session.exec(select(PlanStop).where(PlanStop.plan_id == plan.id)))
-    visit_ids = {stop.visit_id for stop in stops}
+    rows = list(
+        session.exec(
+            select(PlanStop, Contract, Region.timezone)
+            .join(Visit, Visit.id == PlanStop.visit_id)
+            .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+            .join(Contract, Contract.id == ServiceRequest.contract_id)
+            .join(Site, Site.id == ServiceRequest.site_id)
+            .join(Region, Region.id == Site.region_id)
+            .where(PlanStop.plan_id == plan.id)
+        )
+    )
+    visit_ids = {stop.visit_id for stop, _, _ in rows}
     if replaced is not None:
         visit_ids |= set(
             session.exec(select(PlanStop.visit_id).where(PlanStop.plan_id == replaced.id))
         )
     written = release_planned(session, sorted(visit_ids), f"plan {plan.id} replaces earlier plans")
-    for stop in stops:
-        visit = session.get_one(Visit, stop.visit_id)
-        _, contract, timezone = visit_context(session, visit)
+    lines = []
+    for stop, contract, timezone in rows:
         if quota_minutes(contract) is None:
             continue
         minutes = minutes_between(stop.start_at, stop.end_at)
         if contract.include_travel:
             minutes += math.ceil(stop.travel_seconds / 60)
-        service.append(
-            session,
+        lines.append(
             QuotaEntry(
                 contract_id=contract.id,  # type: ignore[arg-type]
                 kind=EntryKind.planned,
                 minutes=minutes,
                 occurred_at=stop.start_at,
                 onsite_day=local_day(stop.start_at, timezone),
-                visit_id=visit.id,
+                visit_id=stop.visit_id,
                 plan_id=plan.id,
                 note=f"plan {plan.id} published",
-            ),
+            )
         )
-        written += 1
-    return written
+    service.append_all(session, lines)
+    return written + len(lines)
 
 
 def record_time_entry(session: Session, entry: TimeEntry) -> QuotaEntry | None:

@@ -54,6 +54,9 @@ class SolveParams:
     # Share of a ruin-and-recreate search's time left to OR-Tools' local search at the end.
     polish: float = 0.1
     log_search: bool = False
+    # Below this time limit a second process costs more (about 3 s to start and import the
+    # solver) than it finds, so shorter searches run alone.
+    min_parallel_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if self.time_limit_seconds <= 0:
@@ -100,7 +103,15 @@ class RawResult:
 
 def strategies_for(params: SolveParams) -> tuple[str, ...]:
     chosen = params.strategies or DEFAULT_PORTFOLIO
-    return chosen[:1] if params.deterministic else chosen[: params.workers]
+    return chosen[:1] if params.deterministic else chosen[: workers_for(params)]
+
+
+def workers_for(params: SolveParams) -> int:
+    """Parallel searches worth starting: a new process takes seconds to import the solver,
+    so a short search (a re-plan during the day) runs alone."""
+    if params.deterministic or params.time_limit_seconds < params.min_parallel_seconds:
+        return 1
+    return params.workers
 
 
 def search(
@@ -170,7 +181,7 @@ def _search_parts(
     subs = [subproblem(prep, part) for part in split]
     starts = [_initial_of(part, initial) for part in split]
     names = [strategies_for(params)[0]] * len(subs)
-    workers = 1 if params.deterministic else min(params.workers, len(split))
+    workers = min(workers_for(params), len(split))
     # Largest part first into the least loaded worker; each worker then runs its parts one
     # after another, sharing its remaining time in proportion to their sizes.
     bins: list[list[int]] = [[] for _ in range(workers)]

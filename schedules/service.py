@@ -17,6 +17,19 @@ from schedules.quotas import QuotaStatus, draws_across_periods, status
 
 def append(session: Session, entry: QuotaEntry) -> QuotaEntry:
     """Add one ledger line; the ledger is never updated in place."""
+    append_all(session, [entry])
+    return entry
+
+
+def append_all(session: Session, lines: list[QuotaEntry]) -> None:
+    """Add ledger lines in one flush (a published plan writes hundreds)."""
+    for entry in lines:
+        _check(entry)
+    session.add_all(lines)
+    session.flush()
+
+
+def _check(entry: QuotaEntry) -> None:
     if entry.minutes == 0:
         raise InvalidError("a ledger entry of 0 minutes records nothing", field="minutes", value=0)
     if entry.occurred_at.utcoffset() is None:
@@ -25,9 +38,6 @@ def append(session: Session, entry: QuotaEntry) -> QuotaEntry:
             field="occurred_at",
             value=entry.occurred_at.isoformat(),
         )
-    session.add(entry)
-    session.flush()
-    return entry
 
 
 def entries(

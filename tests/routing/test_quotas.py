@@ -99,7 +99,7 @@ def test_every_planner_keeps_the_budget(planner: str) -> None:
     if planner == "greedy":
         solution = greedy(p)
     elif planner == "parallel":
-        solution = solve(p, SolveParams(time_limit_seconds=3, workers=2))
+        solution = solve(p, SolveParams(time_limit_seconds=3, workers=2, min_parallel_seconds=0))
     elif planner == "ortools":
         solution = solve(p, SolveParams(time_limit_seconds=3, workers=1, strategies=("INSERTION",)))
     else:

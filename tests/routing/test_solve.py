@@ -259,7 +259,8 @@ def test_deterministic_mode_gives_the_same_plan() -> None:
 def test_parallel_portfolio_returns_a_checked_plan() -> None:
     jobs = [job(f"j{i}", i * 3, y=(i * 7) % 5) for i in range(10)]
     plan = solve(
-        problem(jobs, [tech("a"), tech("b", x=20)]), SolveParams(time_limit_seconds=1, workers=2)
+        problem(jobs, [tech("a"), tech("b", x=20)]),
+        SolveParams(time_limit_seconds=1, workers=2, min_parallel_seconds=0),
     )
     assert plan.assigned == 10
     assert plan.stats.workers == 2
