@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, events, ledger
+from dispatch import adapter, eta, events, ledger
 from dispatch.models import (
     EventTopic,
     Plan,
@@ -308,6 +308,10 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
     plan.status, plan.published_at = PlanStatus.published, now
     session.flush()
     written += ledger.record_plan(session, plan)
+    # Customers get their arrival windows with the plan (one measurement for all routes).
+    variance = eta.measure(session, now - timedelta(days=90))
+    for technician_id in sorted({stop.technician_id for stop in stops}):
+        eta.refresh(session, technician_id, now, variance)
     events.emit(
         session,
         EventTopic.plan_published,

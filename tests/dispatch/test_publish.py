@@ -3,7 +3,7 @@ the quota ledger and the event outbox record it, and a failed solve changes noth
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import Session, func, select
@@ -57,7 +57,17 @@ def test_publishing_assigns_visits_and_records_it(session: Session, region_with_
         assert visit.status is VisitStatus.scheduled
         assert visit.technician_id is not None
         assert visit.planned_start is not None
-    assert topics(session) == ["visit.scheduled", "visit.scheduled", "plan.published"]
+    assert topics(session) == [
+        "visit.scheduled",
+        "visit.scheduled",
+        "visit.eta_changed",
+        "visit.eta_changed",
+        "plan.published",
+    ]
+    for visit in visits:
+        # The window holds the planned start and is at least twenty minutes wide.
+        assert visit.eta_earliest <= visit.planned_start <= visit.eta_latest
+        assert visit.eta_latest - visit.eta_earliest >= timedelta(minutes=20)
     november = period_of_day(FRIDAY, "month", region.timezone)
     assert contract_status(session, contract, november).planned == 120
 
