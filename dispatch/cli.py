@@ -21,7 +21,12 @@ from sqlmodel import select
 
 from dispatch import billing, db, reports
 from dispatch.models import Region
-from dispatch.planning_cli import plan_command
+from dispatch.planning_cli import (
+    eta_check_command,
+    plan_command,
+    publish_command,
+    replan_command,
+)
 from dispatch.seed.generator import generate
 from dispatch.seed.loader import SeedLoadError, load_directory
 from dispatch.seed.rows import ROW_TYPES
@@ -44,6 +49,11 @@ report_app = typer.Typer(help="Account reports per contract and period.", no_arg
 app.add_typer(billing_app, name="billing")
 app.add_typer(report_app, name="report")
 app.command("plan")(plan_command)
+app.command("publish")(publish_command)
+app.command("replan")(replan_command)
+eta_app = typer.Typer(help="Customers' arrival windows.", no_args_is_help=True)
+eta_app.command("check")(eta_check_command)
+app.add_typer(eta_app, name="eta")
 
 console = Console()
 errors = Console(stderr=True)

@@ -1,10 +1,10 @@
-"""``dispatch plan``: plan a day or a horizon of one region or all, with progress and a
-summary; optionally publish the result."""
+"""Planning commands: ``dispatch plan`` (a day or a horizon of one region or all, with progress
+and a summary), ``publish``, ``replan`` during the day and ``eta check``."""
 
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, NoReturn
 
 import typer
@@ -15,10 +15,12 @@ from rich.table import Table
 from sqlmodel import select
 
 import routing
-from dispatch import adapter, db, planning
+from dispatch import adapter, db, eta, planning
 from dispatch.models import Plan, Region
+from dispatch.replan import replan_day
 from dispatch.settings import Settings
 from schedules.errors import DomainError
+from schedules.periods import local_day
 
 console = Console()
 errors = Console(stderr=True)
@@ -177,3 +179,105 @@ def _date(text: str) -> date:
 def _fail(message: str) -> NoReturn:
     errors.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(2)
+
+
+def publish_command(
+    ctx: typer.Context,
+    plan_id: Annotated[int, typer.Argument(help="The draft plan to publish.", metavar="PLAN")],
+) -> None:
+    """Publish draft PLAN: it replaces the plans it overlaps, visits take its times, the
+    quota ledger and customers' arrival windows follow."""
+    settings: Settings = ctx.obj
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(engine) as session:
+            plan = session.get(Plan, plan_id)
+            if plan is None:
+                _fail(f"PLAN {plan_id} does not exist")
+            try:
+                done = planning.publish(session, plan)
+            except DomainError as error:
+                _fail(f"PLAN {plan_id}: {error.message}")
+            console.print(
+                f"plan {plan_id} published: {done.scheduled} visits scheduled, "
+                f"{done.unscheduled} back to unscheduled, superseded "
+                f"{', '.join(str(p.id) for p in done.superseded) or 'nothing'}",
+                soft_wrap=True,
+            )
+    finally:
+        engine.dispose()
+
+
+def replan_command(
+    ctx: typer.Context,
+    region: Annotated[str, typer.Option(help="Region code.")],
+    at: Annotated[
+        str | None,
+        typer.Option(help="The moment to re-plan from (ISO 8601 with offset); default: now."),
+    ] = None,
+    seconds: Annotated[
+        float | None,
+        typer.Option(help="Solver time limit; default: the replan_time_limit setting."),
+    ] = None,
+    no_publish: Annotated[
+        bool, typer.Option("--no-publish", help="Store the re-plan as a draft only.")
+    ] = False,
+) -> None:
+    """Re-plan the rest of today in REGION from the technicians' current state and publish it."""
+    settings: Settings = ctx.obj
+    now = datetime.now(UTC)
+    if at is not None:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            _fail(f"--at {at!r} is not an ISO 8601 time like 2026-11-30T11:00+03:00")
+        if now.utcoffset() is None:
+            _fail(f"--at {at!r} has no UTC offset")
+    if seconds is not None and seconds <= 0:
+        _fail(f"--seconds {seconds} must be positive")
+    limit = seconds if seconds is not None else settings.replan_time_limit_seconds
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(engine) as session:
+            found = session.exec(select(Region).where(Region.code == region)).first()
+            if found is None:
+                _fail(f"--region {region!r} is not a known region code")
+            started = time.perf_counter()
+            done = replan_day(
+                session,
+                found,
+                local_day(now, found.timezone),
+                now,
+                params=routing.SolveParams(time_limit_seconds=limit),
+                publish=not no_publish,
+            )
+            read = time.perf_counter() - started
+        _summary(found, done.plan, read, None)
+    finally:
+        engine.dispose()
+
+
+def eta_check_command(
+    ctx: typer.Context,
+    at: Annotated[
+        str | None, typer.Option(help="The moment to check at (ISO 8601); default: now.")
+    ] = None,
+) -> None:
+    """Raise visit.late for every visit whose arrival window has closed unmet, and give its
+    customer a new window."""
+    settings: Settings = ctx.obj
+    now = datetime.now(UTC)
+    if at is not None:
+        try:
+            now = datetime.fromisoformat(at)
+        except ValueError:
+            _fail(f"--at {at!r} is not an ISO 8601 time")
+        if now.utcoffset() is None:
+            _fail(f"--at {at!r} has no UTC offset")
+    engine = db.make_engine(settings.database_url)
+    try:
+        with db.transaction(engine) as session:
+            late = eta.overdue(session, now)
+        console.print(f"{len(late)} visit(s) late: {', '.join(v.code for v in late) or '-'}")
+    finally:
+        engine.dispose()

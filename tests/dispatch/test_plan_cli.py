@@ -58,6 +58,15 @@ def plans(url: str) -> list[tuple[int, str]]:
         engine.dispose()
 
 
+def last_plan_id(url: str) -> int:
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(sa.text("SELECT max(id) FROM plan")).scalar_one()
+    finally:
+        engine.dispose()
+
+
 def region_code(url: str) -> str:
     engine = db.make_engine(url)
     try:
@@ -125,3 +134,29 @@ def test_a_killed_run_leaves_the_plans_as_they_were(seeded_url: str, tmp_path: P
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert plans(seeded_url) == before
+
+
+def test_publish_replan_and_eta_check(seeded_url: str) -> None:
+    region = region_code(seeded_url)
+    drafted = run(
+        seeded_url, "plan", "--region", region, "--date", ANCHOR.isoformat(), "--seconds", "1"
+    )
+    assert drafted.exit_code == 0, drafted.output
+    plan_id = last_plan_id(seeded_url)
+    published = run(seeded_url, "publish", str(plan_id))
+    assert published.exit_code == 0, published.output
+    assert f"plan {plan_id} published" in published.output
+    again = run(seeded_url, "publish", str(plan_id))
+    assert again.exit_code == 2
+    assert "only a draft can be published" in again.output
+    # 11:00 on the plan's day in Moscow.
+    at = f"{ANCHOR.isoformat()}T11:00:00+03:00"
+    replanned = run(seeded_url, "replan", "--region", region, "--at", at, "--seconds", "1")
+    assert replanned.exit_code == 0, replanned.output
+    assert plans(seeded_url)[-1][1] == "published"
+    checked = run(seeded_url, "eta", "check", "--at", f"{ANCHOR.isoformat()}T23:00:00+03:00")
+    assert checked.exit_code == 0, checked.output
+    assert "visit(s) late" in checked.output
+    bad = run(seeded_url, "replan", "--region", region, "--at", "11:00")
+    assert bad.exit_code == 2
+    assert "--at '11:00'" in bad.output
