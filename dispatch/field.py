@@ -85,7 +85,14 @@ def report_status(
                 EventTopic.visit_completed,
                 "visit",
                 visit.id,  # type: ignore[arg-type]
-                {"visit": visit.code, "completed_at": at.isoformat()},
+                {
+                    "visit": visit.code,
+                    "completed_at": at.isoformat(),
+                    # Positive: ran over its estimate; the re-plan watcher reacts to large ones.
+                    "overrun_minutes": round(
+                        (at - visit.actual_start).total_seconds() / 60 - visit.duration_minutes
+                    ),
+                },
                 at=at,
             )
     session.flush()

@@ -14,12 +14,13 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from sqlmodel import Session, SQLModel, col, select
 
-from dispatch import geocoding, ledger, sla
+from dispatch import events, geocoding, ledger, sla
 from dispatch.geocoding import Geocoder
 from dispatch.models import (
     Channel,
     Contract,
     Customer,
+    EventTopic,
     Holiday,
     Region,
     ServiceRequest,
@@ -261,6 +262,19 @@ def escalate(
     request.triage = Triage.escalated
     session.add(request)
     session.flush()
+    events.emit(
+        session,
+        EventTopic.visit_escalated,
+        "visit",
+        visit.id,  # type: ignore[arg-type]
+        {
+            "visit": visit.code,
+            "request": request.code,
+            "urgency": request.urgency.value,
+            "earliest_date": visit.earliest_date.isoformat(),
+            "due_date": visit.due_date.isoformat(),
+        },
+    )
     return visit
 
 
@@ -306,6 +320,14 @@ def cancel_request(session: Session, request: ServiceRequest, reason: str) -> Se
     session.flush()
     for visit in cancelled:
         ledger.record_visit_closed(session, visit)
+        events.emit(
+            session,
+            EventTopic.visit_cancelled,
+            "visit",
+            visit.id,  # type: ignore[arg-type]
+            {"visit": visit.code, "request": request.code, "reason": reason},
+        )
+    session.flush()
     return request
 
 

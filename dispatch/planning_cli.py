@@ -17,7 +17,7 @@ from sqlmodel import select
 import routing
 from dispatch import adapter, db, eta, planning
 from dispatch.models import Plan, Region
-from dispatch.replan import replan_day
+from dispatch.replan import replan_day, watch
 from dispatch.settings import Settings
 from schedules.errors import DomainError
 from schedules.periods import local_day
@@ -210,7 +210,9 @@ def publish_command(
 
 def replan_command(
     ctx: typer.Context,
-    region: Annotated[str, typer.Option(help="Region code.")],
+    region: Annotated[
+        str | None, typer.Option(help="Region code (with --watch: every region when not given).")
+    ] = None,
     at: Annotated[
         str | None,
         typer.Option(help="The moment to re-plan from (ISO 8601 with offset); default: now."),
@@ -222,8 +224,21 @@ def replan_command(
     no_publish: Annotated[
         bool, typer.Option("--no-publish", help="Store the re-plan as a draft only.")
     ] = False,
+    watch_events: Annotated[
+        bool,
+        typer.Option(
+            "--watch",
+            help="Keep running: re-plan a region whenever events change its day (an urgent "
+            "visit, an absence, a cancellation, a visit far off its estimate, a late arrival).",
+        ),
+    ] = False,
+    interval: Annotated[float, typer.Option(help="With --watch: seconds between checks.")] = 30.0,
+    rounds: Annotated[
+        int | None, typer.Option(help="With --watch: stop after this many checks.")
+    ] = None,
 ) -> None:
-    """Re-plan the rest of today in REGION from the technicians' current state and publish it."""
+    """Re-plan the rest of today in REGION from the technicians' current state and publish it;
+    with --watch, whenever events call for it."""
     settings: Settings = ctx.obj
     now = datetime.now(UTC)
     if at is not None:
@@ -236,12 +251,23 @@ def replan_command(
     if seconds is not None and seconds <= 0:
         _fail(f"--seconds {seconds} must be positive")
     limit = seconds if seconds is not None else settings.replan_time_limit_seconds
+    if region is None and not watch_events:
+        _fail("--region is needed (or --watch for every region)")
+    if interval < 0:
+        _fail(f"--interval {interval} is negative")
     engine = db.make_engine(settings.database_url)
     try:
         with db.transaction(engine) as session:
-            found = session.exec(select(Region).where(Region.code == region)).first()
-            if found is None:
-                _fail(f"--region {region!r} is not a known region code")
+            found = None
+            if region is not None:
+                found = session.exec(select(Region).where(Region.code == region)).first()
+                if found is None:
+                    _fail(f"--region {region!r} is not a known region code")
+        if watch_events:
+            _watch(engine, found, interval, rounds, limit)
+            return
+        assert found is not None
+        with db.transaction(engine) as session:
             started = time.perf_counter()
             done = replan_day(
                 session,
@@ -255,6 +281,36 @@ def replan_command(
         _summary(found, done.plan, read, None)
     finally:
         engine.dispose()
+
+
+def _watch(
+    engine,  # type: ignore[no-untyped-def]
+    region: Region | None,
+    interval: float,
+    rounds: int | None,
+    limit: float,
+) -> None:
+    def told(where: Region, reasons: list[str], planned: planning.Planned) -> None:
+        stats = planned.plan.stats
+        console.print(
+            f"{datetime.now(UTC):%H:%M:%S} {where.code} re-planned ({'; '.join(reasons)}): "
+            f"plan {planned.plan.id}, {stats['assigned']} of {stats['visits']} visits",
+            soft_wrap=True,
+        )
+
+    console.print(f"watching {region.code if region else 'every region'} every {interval:g} s")
+    try:
+        done = watch(
+            engine,
+            interval=interval,
+            params=routing.SolveParams(time_limit_seconds=limit),
+            regions={region.id} if region else None,  # type: ignore[arg-type]
+            rounds=rounds,
+            on_replan=told,
+        )
+    except KeyboardInterrupt:
+        return
+    console.print(f"{done} re-plan(s)")
 
 
 def eta_check_command(

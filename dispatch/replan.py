@@ -6,15 +6,19 @@ already has an ETA keep their technician unless moving them gains more than a pr
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, planning
+from dispatch import adapter, db, events, planning
 from dispatch.models import (
     CalendarException,
+    EventTopic,
+    OutboxEvent,
     Region,
     ServiceRequest,
     Site,
@@ -24,6 +28,7 @@ from dispatch.models import (
     VisitStatus,
 )
 from schedules.errors import InvalidError
+from schedules.periods import local_day
 
 UNDER_WAY = planning.UNDER_WAY
 # Visits starting within this many minutes keep their technician and order: the technician
@@ -195,4 +200,130 @@ def technician_unavailable(
             note="reported during the day",
         )
     )
+    events.emit(
+        session,
+        EventTopic.technician_unavailable,
+        "technician",
+        technician.id,  # type: ignore[arg-type]
+        {
+            "technician": technician.code,
+            "region_id": technician.region_id,
+            "since": since.astimezone(UTC).isoformat(),
+            "until": until.astimezone(UTC).isoformat(),
+            "kind": kind,
+        },
+        at=since,
+    )
     session.flush()
+
+
+# Re-plans follow these events when they touch today's routes of a region.
+TRIGGERS = (
+    EventTopic.visit_escalated,
+    EventTopic.visit_cancelled,
+    EventTopic.technician_unavailable,
+    EventTopic.visit_completed,
+    EventTopic.visit_late,
+)
+URGENT = ("high", "emergency")
+# A visit finishing this much earlier or later than estimated frees or eats enough of the
+# day to re-plan the rest.
+DEVIATION_MINUTES = 15
+
+
+def triggers(session: Session, after: int, now: datetime) -> tuple[dict[int, list[str]], int]:
+    """Regions whose day changed since outbox event ``after``, with why; and the last event
+    id read (the next call's ``after``). Re-plans emit none of these topics, so they never
+    trigger themselves."""
+    found: dict[int, list[str]] = {}
+    last = after
+    rows = session.exec(
+        select(OutboxEvent)
+        .where(OutboxEvent.id > after, col(OutboxEvent.topic).in_(TRIGGERS))
+        .order_by(OutboxEvent.id)
+    )
+    for event in rows:
+        last = max(last, event.id or 0)
+        reason = _reason(session, event, now)
+        if reason is not None:
+            region_id, why = reason
+            found.setdefault(region_id, []).append(why)
+    return found, last
+
+
+def _reason(session: Session, event: OutboxEvent, now: datetime) -> tuple[int, str] | None:
+    payload = event.payload
+    if event.topic is EventTopic.technician_unavailable:
+        region = session.get(Region, payload["region_id"])
+        if region is None or payload["since"] > _day_end(region, now).isoformat():
+            return None
+        return region.id, f"{payload['technician']} unavailable"  # type: ignore[return-value]
+    visit = session.get(Visit, event.subject_id)
+    if visit is None:
+        return None
+    region = session.exec(
+        select(Region)
+        .join(Site, Site.region_id == Region.id)
+        .join(ServiceRequest, ServiceRequest.site_id == Site.id)
+        .where(ServiceRequest.id == visit.request_id)
+    ).one()
+    today = local_day(now, region.timezone)
+    if event.topic is EventTopic.visit_escalated:
+        urgent = payload.get("urgency") in URGENT and visit.earliest_date <= today
+        return (region.id, f"urgent visit {visit.code}") if urgent else None  # type: ignore[return-value]
+    if event.topic is EventTopic.visit_completed:
+        deviation = abs(payload.get("overrun_minutes", 0))
+        if deviation < DEVIATION_MINUTES:
+            return None
+        return region.id, f"{visit.code} off its estimate by {deviation} min"  # type: ignore[return-value]
+    planned_today = (
+        visit.planned_start is not None and local_day(visit.planned_start, region.timezone) == today
+    )
+    if not planned_today:
+        return None
+    what = "cancelled" if event.topic is EventTopic.visit_cancelled else "late"
+    return region.id, f"{visit.code} {what}"  # type: ignore[return-value]
+
+
+def _day_end(region: Region, now: datetime) -> datetime:
+    return adapter.Horizon.of(local_day(now, region.timezone), 1, region.timezone).end()
+
+
+def watch(
+    engine: sa.Engine,
+    *,
+    interval: float,
+    params: routing.SolveParams,
+    regions: set[int] | None = None,
+    rounds: int | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    on_replan: Callable[[Region, list[str], planning.Planned], None] | None = None,
+) -> int:
+    """Re-plan and publish today's routes of each region (or of ``regions``) whenever events
+    change them, checking every ``interval`` seconds; for ``rounds`` checks or until
+    interrupted. Events already in the outbox at start are history, not triggers. Returns the
+    number of re-plans."""
+    with db.transaction(engine) as session:
+        cursor = session.exec(select(sa.func.max(OutboxEvent.id))).one() or 0
+    done = checks = 0
+    while rounds is None or checks < rounds:
+        if checks:
+            time.sleep(interval)
+        checks += 1
+        now = clock()
+        with db.transaction(engine) as session:
+            found, cursor = triggers(session, cursor, now)
+        for region_id, reasons in sorted(found.items()):
+            if regions is not None and region_id not in regions:
+                continue
+            # One transaction per region: a failed re-plan leaves that region's plan and
+            # the others' re-plans stand.
+            with db.transaction(engine) as session:
+                region = session.get_one(Region, region_id)
+                planned = replan_day(
+                    session, region, local_day(now, region.timezone), now, params=params
+                )
+            done += 1
+            if on_replan is not None:
+                on_replan(region, reasons, planned)
+    return done

@@ -19,6 +19,10 @@ class EventTopic(StrEnum):
     visit_late = "visit.late"
     visit_completed = "visit.completed"
     plan_published = "plan.published"
+    # Changes a day's plan may have to answer: the re-plan watcher listens for them.
+    visit_escalated = "visit.escalated"
+    visit_cancelled = "visit.cancelled"
+    technician_unavailable = "technician.unavailable"
 
 
 class DeliveryStatus(StrEnum):

@@ -160,3 +160,13 @@ def test_publish_replan_and_eta_check(seeded_url: str) -> None:
     bad = run(seeded_url, "replan", "--region", region, "--at", "11:00")
     assert bad.exit_code == 2
     assert "--at '11:00'" in bad.output
+
+
+def test_replan_needs_a_region_unless_watching(seeded_url: str) -> None:
+    missing = run(seeded_url, "replan")
+    assert missing.exit_code == 2
+    assert "--region is needed" in missing.output
+    watched = run(seeded_url, "replan", "--watch", "--rounds", "1", "--interval", "0")
+    assert watched.exit_code == 0, watched.output
+    assert "watching every region" in watched.output
+    assert "0 re-plan(s)" in watched.output

@@ -6,17 +6,25 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, select
 
+from dispatch import db, field, intake
 from dispatch.models import (
+    Contract,
+    OutboxEvent,
+    Plan,
+    ServiceRequest,
+    Site,
     TechnicianPosition,
     Urgency,
     Visit,
     VisitStatus,
 )
 from dispatch.planning import plan_region, publish
-from dispatch.replan import live_problem, replan_day, technician_unavailable
+from dispatch.replan import live_problem, replan_day, technician_unavailable, triggers, watch
 from routing import SolveParams
+from tests.conftest import new_database
 from tests.dispatch.test_planning import customer_with_contract, visits_for
 from tests.factories import make_region, make_request, make_visit, make_working_technician
 
@@ -124,3 +132,103 @@ def test_replanning_never_moves_a_started_visit(session: Session, morning) -> No
     assert holder is None or holder.technician_id == driver.code
     session.refresh(driving)
     assert (driving.status, driving.technician_id) == (VisitStatus.en_route, driver.id)
+
+
+def test_events_that_change_today_trigger_a_replan(session: Session, morning) -> None:  # type: ignore[no-untyped-def]
+    region, _, boris, site, contract, visits = morning
+    start = session.exec(select(sa.func.max(OutboxEvent.id))).one()
+    # Not triggers: a low-urgency visit for next week, a visit finishing on time.
+    request = make_request(session, site=site, contract=contract, urgency=Urgency.low)
+    intake.escalate(
+        session, request, duration_minutes=30, skills={},
+        earliest_date=date(2026, 12, 4), due_date=date(2026, 12, 4),
+    )  # fmt: skip
+    on_time = by_start(visits)[0]
+    for status, at in (
+        (VisitStatus.en_route, NOW - timedelta(hours=2)),
+        (VisitStatus.on_site, NOW - timedelta(hours=2)),
+        (VisitStatus.completed, NOW - timedelta(hours=1, minutes=5)),
+    ):
+        field.report_status(session, on_time, status, at, technician_id=on_time.technician_id)
+    found, cursor = triggers(session, start, NOW)
+    assert found == {}
+    assert cursor > start
+    # Triggers: an emergency for today, a technician off sick, a visit cancelled.
+    urgent = make_request(session, site=site, contract=contract, urgency=Urgency.emergency)
+    visit = intake.escalate(session, urgent, duration_minutes=30, skills={}, earliest_date=FRIDAY)
+    technician_unavailable(session, boris, NOW, NOW + timedelta(hours=3), kind="sickness")
+    later = by_start(visits)[-1]
+    intake.cancel_request(session, session.get_one(ServiceRequest, later.request_id), "solved")
+    found, _ = triggers(session, cursor, NOW)
+    assert found[region.id] == [
+        f"urgent visit {visit.code}",
+        f"{boris.code} unavailable",
+        f"{later.code} cancelled",
+    ]
+
+
+def test_a_visit_far_off_its_estimate_triggers(session: Session, morning) -> None:  # type: ignore[no-untyped-def]
+    region, *_, visits = morning
+    start = session.exec(select(sa.func.max(OutboxEvent.id))).one()
+    quick = by_start(visits)[0]
+    tech = quick.technician_id
+    field.report_status(
+        session, quick, VisitStatus.en_route, NOW - timedelta(hours=1), technician_id=tech
+    )
+    field.report_status(
+        session, quick, VisitStatus.on_site, NOW - timedelta(hours=1), technician_id=tech
+    )
+    # A one-hour visit done in 20 minutes frees 40.
+    field.report_status(
+        session, quick, VisitStatus.completed, NOW - timedelta(minutes=40), technician_id=tech
+    )
+    found, _ = triggers(session, start, NOW)
+    assert found == {region.id: [f"{quick.code} off its estimate by 40 min"]}
+
+
+def test_watch_replans_the_regions_that_changed(backend: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url, drop = new_database(backend, tmp_path)
+    try:
+        db.upgrade(url)
+        engine = db.make_engine(url)
+        with db.transaction(engine) as session:
+            region = make_region(session)
+            make_working_technician(session, region=region)
+            site, contract = customer_with_contract(session, region, quota_hours=100)
+            visits_for(session, site, contract, FRIDAY, [Urgency.normal] * 2)
+            publish(session, plan_region(session, region, FRIDAY, params=FAST).plan)
+            region_id, site_id, contract_id = region.id, site.id, contract.id
+        seen: list[list[str]] = []
+
+        def register_then_report(region, reasons, planned) -> None:  # type: ignore[no-untyped-def]
+            seen.append(reasons)
+
+        calls = iter([0, 1])
+
+        def clock() -> datetime:
+            # Between the first and second check an emergency comes in.
+            if next(calls) == 1:
+                with db.transaction(engine) as session:
+                    request = make_request(
+                        session,
+                        site=session.get_one(Site, site_id),
+                        contract=session.get_one(Contract, contract_id),
+                        urgency=Urgency.emergency,
+                    )
+                    intake.escalate(
+                        session, request, duration_minutes=30, skills={}, earliest_date=FRIDAY
+                    )
+            return NOW
+
+        done = watch(
+            engine, interval=0, params=FAST, rounds=2, clock=clock, on_replan=register_then_report
+        )
+        assert done == 1
+        assert len(seen) == 1
+        assert seen[0][0].startswith("urgent visit")
+        with db.transaction(engine) as session:
+            plans = session.exec(select(Plan).where(Plan.region_id == region_id)).all()
+            assert [p.strategy for p in plans if p.status.value == "published"] == ["replan"]
+        engine.dispose()
+    finally:
+        drop()
