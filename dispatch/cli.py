@@ -21,6 +21,7 @@ from sqlmodel import select
 
 from dispatch import billing, db, reports
 from dispatch.models import Region
+from dispatch.operations_cli import request_app, route_app, visit_app
 from dispatch.planning_cli import (
     eta_check_command,
     plan_command,
@@ -54,6 +55,9 @@ app.command("replan")(replan_command)
 eta_app = typer.Typer(help="Customers' arrival windows.", no_args_is_help=True)
 eta_app.command("check")(eta_check_command)
 app.add_typer(eta_app, name="eta")
+app.add_typer(request_app, name="request")
+app.add_typer(visit_app, name="visit")
+app.add_typer(route_app, name="route")
 
 console = Console()
 errors = Console(stderr=True)
