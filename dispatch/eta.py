@@ -13,13 +13,17 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+import routing
 from dispatch import events
 from dispatch.models import (
     EventTopic,
     PlanStop,
     Region,
+    ServiceRequest,
+    Site,
     Skill,
     Technician,
+    TechnicianPosition,
     TimeEntry,
     TimeEntryKind,
     Visit,
@@ -41,6 +45,8 @@ MIN_HALF_WIDTH = timedelta(minutes=10)
 # Moves smaller than this are not worth a message to the customer.
 NOTIFY_CHANGE = timedelta(minutes=10)
 LIVE = (VisitStatus.scheduled, VisitStatus.dispatched, VisitStatus.en_route)
+# A position older than this says little about where a driving technician is now.
+POSITION_FRESH = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +149,12 @@ def route_windows(
     variance: Variance,
     now: datetime,
     skills: dict[int, str] | None = None,
+    driving: dict[int, float] | None = None,
 ) -> dict[int, tuple[datetime, datetime]]:
     """Windows for a technician's route of a day (visits in order). Uncertainty builds up
     from the first stop not yet finished; a visit the technician is driving to has only its
-    own leg left."""
+    own leg left: ``driving`` seconds from the last reported position when known."""
+    driving = driving or {}
     skills = skills if skills is not None else _main_skills(session, [v.id for v in route])
     legs = _planned_legs(session, [v.id for v in route])
     found: dict[int, tuple[datetime, datetime]] = {}
@@ -161,15 +169,17 @@ def route_windows(
             ahead = [Leg(left, variance.of_duration(skills.get(visit.id, "")))]  # type: ignore[arg-type]
             continue
         if visit.status is VisitStatus.en_route:
-            ahead = [leg]
+            ahead = [Leg(driving[visit.id], variance.travel)] if visit.id in driving else [leg]
         else:
             ahead.append(leg)
         if visit.planned_start is not None and visit.status in LIVE:
-            expected = (
-                max(visit.planned_start, now)
-                if visit.status is VisitStatus.en_route
-                else visit.planned_start
-            )
+            expected = visit.planned_start
+            if visit.status is VisitStatus.en_route:
+                expected = (
+                    now + timedelta(seconds=driving[visit.id])
+                    if visit.id in driving
+                    else max(visit.planned_start, now)
+                )
             found[visit.id] = window(expected, ahead)  # type: ignore[index]
         ahead.append(
             Leg(visit.duration_minutes * 60, variance.of_duration(skills.get(visit.id, "")))
@@ -207,8 +217,9 @@ def refresh(
         ).one()
     changed = []
     for day_route in _by_day(visits, timezone):
+        driving = _driving(session, technician_id, day_route, now)
         for visit_id, (earliest, latest) in route_windows(
-            session, day_route, variance, now
+            session, day_route, variance, now, driving=driving
         ).items():
             visit = next(v for v in day_route if v.id == visit_id)
             moved = visit.eta_earliest is None or (
@@ -268,6 +279,29 @@ def overdue(session: Session, now: datetime) -> list[Visit]:
     for technician_id in sorted({v.technician_id for v in late}):
         refresh(session, technician_id, now)  # type: ignore[arg-type]
     return late
+
+
+def _driving(
+    session: Session, technician_id: int, route: list[Visit], now: datetime
+) -> dict[int, float]:
+    """Seconds left to drive to the visit the technician is on the way to, from their last
+    position reported within POSITION_FRESH, at their region's speed."""
+    heading = [v for v in route if v.status is VisitStatus.en_route]
+    where = session.get(TechnicianPosition, technician_id)
+    if not heading or where is None or now - where.reported_at > POSITION_FRESH:
+        return {}
+    visit = heading[0]
+    site, region = session.exec(
+        select(Site, Region)
+        .join(ServiceRequest, ServiceRequest.site_id == Site.id)
+        .join(Region, Region.id == Site.region_id)
+        .where(ServiceRequest.id == visit.request_id)
+    ).one()
+    travel = routing.GreatCircle(region.avg_speed_kmh, region.detour_factor)
+    seconds = travel.matrices(
+        [routing.Location(where.lat, where.lon), routing.Location(site.lat, site.lon)]
+    ).seconds
+    return {visit.id: float(seconds[0, 1])}  # type: ignore[dict-item]
 
 
 def _by_day(visits: list[Visit], timezone: str) -> list[list[Visit]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from dispatch import eta, events, ledger
 from dispatch.models import EventTopic, TechnicianPosition, Visit, VisitStatus
@@ -39,6 +39,13 @@ def report_position(
     elif at >= found.reported_at:  # a late-arriving older report must not win
         found.lat, found.lon, found.reported_at = lat, lon, at
     session.flush()
+    driving = session.exec(
+        select(Visit.id).where(
+            Visit.technician_id == technician_id, Visit.status == VisitStatus.en_route
+        )
+    ).first()
+    if driving is not None and found.reported_at == at:
+        eta.refresh(session, technician_id, at)
     return found
 
 

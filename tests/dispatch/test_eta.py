@@ -150,3 +150,17 @@ def test_status_reports_follow_the_lifecycle(session: Session, route) -> None:  
     assert [e.subject_id for e in completed] == [visit.id]
     with pytest.raises(InvalidError):
         field.report_position(session, tech.id, 95.0, 0.0, NINE)
+
+
+def test_a_position_report_moves_the_window_of_the_visit_on_the_way(
+    session: Session, route
+) -> None:  # type: ignore[no-untyped-def]
+    _, tech, site, _, visits = route
+    first = visits[0]
+    at = NINE + timedelta(minutes=5)
+    field.report_status(session, first, VisitStatus.en_route, at, technician_id=tech.id)
+    # Stuck about 20 km away at 30 km/h with a 1.3 detour: roughly 50 minutes to go.
+    field.report_position(session, tech.id, site.lat - 0.18, site.lon, at + timedelta(minutes=1))
+    middle = first.eta_earliest + (first.eta_latest - first.eta_earliest) / 2
+    assert timedelta(minutes=40) < middle - (at + timedelta(minutes=1)) < timedelta(minutes=70)
+    assert first.eta_latest - first.eta_earliest < timedelta(minutes=60)
