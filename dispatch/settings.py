@@ -49,7 +49,7 @@ class Settings(BaseSettings):
         30.0, description="Wall-clock budget of a planning run."
     )
     replan_time_limit_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
-        5.0, description="Wall-clock budget of a re-plan during the day."
+        3.0, description="Solver budget of a re-plan during the day."
     )
     osrm_url: str | None = Field(
         None,
