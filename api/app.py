@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from api import errors
+from api import auth, errors
 from api.routers import health
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
@@ -48,8 +48,12 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.schema_head = head_revision()
+    app.state.login_limiter = auth.LoginLimiter(
+        settings.login_max_failures, settings.login_window_seconds
+    )
     errors.install(app)
     app.include_router(health.router)
+    app.include_router(auth.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
 

@@ -10,8 +10,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "secret", "dev-secret-change-me"})
-DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105  (refused outside development)
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "",
+        "change-me",
+        "changeme",
+        "secret",
+        "dev-secret-change-me",
+        "dev-secret-change-me-dev-secret-change-me",
+    }
+)
+# At least 32 bytes, as HS256 wants, though it is public: refused outside development.
+DEFAULT_SECRET = "dev-secret-change-me-dev-secret-change-me"  # noqa: S105
 
 
 class Environment(StrEnum):
@@ -71,6 +81,18 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `dispatch serve` binds to.")
     port: Annotated[int, Field(ge=1, le=65535)] = Field(
         8000, description="Port `dispatch serve` listens on."
+    )
+    access_token_minutes: Annotated[int, Field(ge=1, le=1440)] = Field(
+        15, description="Lifetime of an API access token."
+    )
+    refresh_token_days: Annotated[int, Field(ge=1, le=365)] = Field(
+        14, description="Lifetime of an API refresh token (each use replaces it)."
+    )
+    login_max_failures: Annotated[int, Field(ge=1, le=1000)] = Field(
+        5, description="Failed logins per username and address allowed in the login window."
+    )
+    login_window_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(
+        300, description="Window over which failed logins are counted."
     )
     log_level: str = Field("info", description="Log level of the server and CLI.")
     seed_dir: str | None = Field(

@@ -16,7 +16,7 @@ from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, We
 from .field import RouteLock, TechnicianPosition
 from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
-from .users import Role, User
+from .users import RefreshToken, Role, User
 from .work import (
     Channel,
     MaterialUsage,
@@ -47,6 +47,7 @@ __all__ = [
     "PlanStop",
     "PlanUnassigned",
     "QuotaEntry",
+    "RefreshToken",
     "Region",
     "Role",
     "RouteLock",

@@ -34,3 +34,19 @@ class User(SQLModel, table=True):
     )
     is_active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RefreshToken(SQLModel, table=True):
+    """A refresh token, stored as its SHA-256 only. Each use replaces it with a new one of
+    the same family; presenting a replaced token again means it leaked, and revokes the
+    family."""
+
+    __tablename__ = "refresh_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", index=True)
+    family: str = Field(max_length=64, index=True)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
