@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api import auth, errors
-from api.routers import health
+from api.routers import health, mobile
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
 
@@ -54,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.include_router(health.router)
     app.include_router(auth.router)
+    app.include_router(mobile.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
 

@@ -1,0 +1,223 @@
+"""The technicians' mobile API: my day, status reports on my visits, position pings. A
+technician reaches only their own visits; anybody else's answer 404, as if absent."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from api.auth import require
+from api.deps import SessionDep
+from dispatch import field
+from dispatch.adapter import Horizon
+from dispatch.models import (
+    Region,
+    Role,
+    ServiceRequest,
+    Site,
+    Skill,
+    Technician,
+    User,
+    Visit,
+    VisitSkill,
+    VisitStatus,
+    VisitTimeWindow,
+)
+from schedules.periods import local_day
+
+router = APIRouter(prefix="/api/v1/me", tags=["technicians"])
+TechnicianUser = Annotated[User, Depends(require(Role.technician))]
+# What a technician may see on their day: everything not yet cancelled.
+SHOWN = (
+    VisitStatus.scheduled,
+    VisitStatus.dispatched,
+    VisitStatus.en_route,
+    VisitStatus.on_site,
+    VisitStatus.completed,
+    VisitStatus.failed,
+)
+
+
+class Window(BaseModel):
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Stop(BaseModel):
+    visit: str = Field(examples=["V-000123"])
+    status: VisitStatus
+    revision: int = Field(description="Send as If-Match (ETag) when reporting on this visit.")
+    planned_start: datetime | None
+    planned_end: datetime | None
+    arrival_window: Window | None = Field(description="What the customer was told (P10..P90).")
+    time_windows: list[Window]
+    site: str
+    address: str
+    lat: float
+    lon: float
+    contact_name: str
+    contact_phone: str | None
+    description: str
+    notes: str | None
+    skills: dict[str, int] = Field(examples=[{"network": 3}])
+    duration_minutes: int
+
+
+class Day(BaseModel):
+    technician: str
+    date: date
+    stops: list[Stop]
+
+
+class StatusReport(BaseModel):
+    status: Literal["en_route", "on_site", "completed", "failed"]
+    at: datetime | None = Field(None, description="When it happened; default: now.")
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    summary: str | None = Field(None, max_length=4000, description="Work done, or why it failed.")
+
+
+class Position(BaseModel):
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    at: datetime | None = None
+
+
+def _technician(session: Session, user: User) -> Technician:
+    return session.get_one(Technician, user.technician_id)
+
+
+def _mine(session: Session, user: User, code: str) -> Visit:
+    visit = session.exec(
+        select(Visit).where(Visit.code == code, Visit.technician_id == user.technician_id)
+    ).first()
+    if visit is None:
+        # Another technician's visit is as absent as a visit that does not exist.
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"visit {code!r} is not on your routes")
+    return visit
+
+
+@router.get("/day", response_model=Day, summary="My stops of a day, in order")
+def my_day(
+    session: SessionDep,
+    user: TechnicianUser,
+    day: Annotated[
+        date | None, Query(alias="date", description="Local day; default: today.")
+    ] = None,
+) -> Day:
+    tech = _technician(session, user)
+    region = session.get_one(Region, tech.region_id)
+    day = day or local_day(datetime.now(UTC), region.timezone)
+    horizon = Horizon.of(day, 1, region.timezone)
+    rows = list(
+        session.exec(
+            select(Visit, ServiceRequest, Site)
+            .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+            .join(Site, Site.id == ServiceRequest.site_id)
+            .where(
+                Visit.technician_id == tech.id,
+                col(Visit.status).in_(SHOWN),
+                Visit.planned_start >= horizon.origin,  # type: ignore[operator]
+                Visit.planned_start < horizon.end(),  # type: ignore[operator]
+            )
+            .order_by(Visit.planned_start)
+        )
+    )
+    ids = [v.id for v, _, _ in rows]
+    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    for visit_id, code, level in session.exec(
+        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
+        .join(Skill, Skill.id == VisitSkill.skill_id)
+        .where(col(VisitSkill.visit_id).in_(ids))
+    ):
+        skills[visit_id][code] = level
+    windows: dict[int, list[Window]] = defaultdict(list)
+    for w in session.exec(
+        select(VisitTimeWindow)
+        .where(col(VisitTimeWindow.visit_id).in_(ids))
+        .order_by(VisitTimeWindow.starts_at)
+    ):
+        windows[w.visit_id].append(Window(starts_at=w.starts_at, ends_at=w.ends_at))
+    stops = [
+        Stop(
+            visit=v.code,
+            status=v.status,
+            revision=v.revision,
+            planned_start=v.planned_start,
+            planned_end=v.planned_end,
+            arrival_window=Window(starts_at=v.eta_earliest, ends_at=v.eta_latest)
+            if v.eta_earliest and v.eta_latest
+            else None,
+            time_windows=windows[v.id],  # type: ignore[index]
+            site=s.name,
+            address=s.address,
+            lat=s.lat,
+            lon=s.lon,
+            contact_name=r.contact_name,
+            contact_phone=r.contact_phone,
+            description=r.description,
+            notes=v.notes,
+            skills=skills[v.id],  # type: ignore[index]
+            duration_minutes=v.duration_minutes,
+        )
+        for v, r, s in rows
+    ]
+    return Day(technician=tech.code, date=day, stops=stops)
+
+
+@router.post(
+    "/visits/{code}/status",
+    status_code=204,
+    summary="Report on one of my visits",
+    responses={
+        404: {"description": "Not one of your visits"},
+        409: {"description": "Not a next status of the visit; the allowed ones are named"},
+        412: {"description": "If-Match names an older revision of the visit"},
+    },
+)
+def report_status(
+    code: str,
+    report: StatusReport,
+    session: SessionDep,
+    user: TechnicianUser,
+    response: Response,
+    if_match: Annotated[str | None, Header(description="The visit's revision (ETag).")] = None,
+) -> None:
+    visit = _mine(session, user, code)
+    if if_match is not None and if_match.strip('"W/') != str(visit.revision):
+        raise HTTPException(
+            status.HTTP_412_PRECONDITION_FAILED,
+            f"visit {code} is at revision {visit.revision}, not {if_match}; reload it",
+        )
+    position = (
+        (report.lat, report.lon) if report.lat is not None and report.lon is not None else None
+    )
+    at = report.at or datetime.now(UTC)
+    field.report_status(
+        session,
+        visit,
+        VisitStatus(report.status),
+        at,
+        technician_id=user.technician_id,
+        position=position,  # type: ignore[arg-type]
+    )
+    if report.summary:
+        visit.notes = f"{visit.notes}\n{report.summary}" if visit.notes else report.summary
+    session.flush()
+    response.headers["ETag"] = f'"{visit.revision}"'
+
+
+@router.post("/position", status_code=204, summary="Where I am now")
+def report_position(position: Position, session: SessionDep, user: TechnicianUser) -> None:
+    field.report_position(
+        session,
+        user.technician_id,
+        position.lat,
+        position.lon,
+        position.at or datetime.now(UTC),  # type: ignore[arg-type]
+    )

@@ -1,0 +1,156 @@
+"""The technicians' mobile API: my day in order, reports on my own visits only, lifecycle
+rules as 409 with the allowed statuses, stale revisions as 412."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from dispatch import accounts, db
+from dispatch.models import Role, Urgency
+from dispatch.planning import plan_region, publish
+from dispatch.settings import Settings
+from routing import SolveParams
+from tests.conftest import new_database
+from tests.dispatch.test_planning import customer_with_contract, visits_for
+from tests.factories import make_region, make_user, make_working_technician
+
+FRIDAY = date(2026, 11, 27)
+PASSWORD = "a long enough test password"
+
+
+@pytest.fixture(scope="module")
+def app_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Two technicians with published routes on Friday, and a dispatcher."""
+    url, drop = new_database(backend, tmp_path_factory.mktemp("mobile"))
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    digest = accounts.hash_password(PASSWORD)
+    with db.transaction(engine) as session:
+        region = make_region(session)
+        tom = make_working_technician(session, region=region, code="T-TOM")
+        tim = make_working_technician(session, region=region, code="T-TIM", home_lat=55.9)
+        make_user(
+            session,
+            username="tom",
+            role=Role.technician,
+            technician_id=tom.id,
+            password_hash=digest,
+        )
+        make_user(
+            session,
+            username="tim",
+            role=Role.technician,
+            technician_id=tim.id,
+            password_hash=digest,
+        )
+        make_user(session, username="dora", role=Role.dispatcher, password_hash=digest)
+        near, contract = customer_with_contract(session, region, quota_hours=100)
+        far, other = customer_with_contract(session, region, quota_hours=100)
+        far.lat = 55.9
+        visits_for(session, near, contract, FRIDAY, [Urgency.normal] * 3)
+        visits_for(session, far, other, FRIDAY, [Urgency.normal] * 3)
+        publish(session, plan_region(session, region, FRIDAY, params=SolveParams.for_tests()).plan)
+    engine.dispose()
+    yield url
+    drop()
+
+
+@pytest.fixture
+def client(app_url: str) -> Iterator[TestClient]:
+    with TestClient(
+        create_app(Settings(database_url=app_url)), raise_server_exceptions=False
+    ) as client:
+        yield client
+
+
+def as_user(client: TestClient, username: str) -> dict[str, str]:
+    token = client.post(
+        "/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}
+
+
+def day_of(client: TestClient, username: str) -> list[dict]:
+    response = client.get(
+        "/api/v1/me/day", params={"date": FRIDAY.isoformat()}, headers=as_user(client, username)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["stops"]
+
+
+def test_my_day_is_mine_and_in_order(client: TestClient) -> None:
+    tom, tim = day_of(client, "tom"), day_of(client, "tim")
+    assert tom
+    assert tim
+    assert not {s["visit"] for s in tom} & {s["visit"] for s in tim}
+    starts = [s["planned_start"] for s in tom]
+    assert starts == sorted(starts)
+    first = tom[0]
+    assert (
+        first["arrival_window"]["starts_at"]
+        <= first["planned_start"]
+        <= first["arrival_window"]["ends_at"]
+    )
+    assert first["contact_name"]
+    assert first["address"]
+    assert first["revision"] >= 1
+
+
+def test_only_technicians_have_a_day(client: TestClient) -> None:
+    assert client.get("/api/v1/me/day").status_code == 401
+    refused = client.get("/api/v1/me/day", headers=as_user(client, "dora"))
+    assert refused.status_code == 403
+
+
+def test_another_technicians_visit_is_not_found(client: TestClient) -> None:
+    theirs = day_of(client, "tim")[0]["visit"]
+    response = client.post(
+        f"/api/v1/me/visits/{theirs}/status",
+        json={"status": "en_route"},
+        headers=as_user(client, "tom"),
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_status_reports_follow_the_lifecycle(client: TestClient) -> None:
+    headers = as_user(client, "tom")
+    stop = day_of(client, "tom")[-1]
+    url = f"/api/v1/me/visits/{stop['visit']}/status"
+    jump = client.post(url, json={"status": "completed"}, headers=headers)
+    assert jump.status_code == 409
+    assert "en_route" in jump.json()["detail"]
+    stale = client.post(url, json={"status": "en_route"}, headers=headers | {"If-Match": '"999"'})
+    assert stale.status_code == 412
+    going = client.post(
+        url, json={"status": "en_route", "lat": 55.74, "lon": 37.60},
+        headers=headers | {"If-Match": f'"{stop["revision"]}"'},
+    )  # fmt: skip
+    assert going.status_code == 204, going.text
+    assert int(going.headers["etag"].strip('"')) > stop["revision"]
+    assert client.post(url, json={"status": "on_site"}, headers=headers).status_code == 204
+    done = client.post(
+        url, json={"status": "completed", "summary": "Replaced the PSU"}, headers=headers
+    )
+    assert done.status_code == 204
+    after = next(s for s in day_of(client, "tom") if s["visit"] == stop["visit"])
+    assert after["status"] == "completed"
+    assert "Replaced the PSU" in after["notes"]
+
+
+def test_position_pings_are_checked(client: TestClient) -> None:
+    headers = as_user(client, "tim")
+    assert (
+        client.post(
+            "/api/v1/me/position", json={"lat": 55.7, "lon": 37.6}, headers=headers
+        ).status_code
+        == 204
+    )
+    bad = client.post("/api/v1/me/position", json={"lat": 95, "lon": 37.6}, headers=headers)
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.lat"
