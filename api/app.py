@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api import auth, errors
-from api.routers import health, mobile
+from api.routers import health, mobile, track
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
 
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(mobile.router)
+    app.include_router(track.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
 

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, eta, events, ledger
+from dispatch import adapter, eta, events, ledger, tracking
 from dispatch.models import (
     EventTopic,
     Plan,
@@ -280,8 +280,12 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
         visit.technician_id = stop.technician_id
         visit.planned_start, visit.planned_end = stop.start_at, stop.end_at
         if moved:
+            first_time = visit.status is VisitStatus.unscheduled
             visit.status = VisitStatus.scheduled
             visit.revision += 1
+            # The customer's link comes with the first schedule (the webhook that tells
+            # them carries it); later moves keep it.
+            link = {"tracking_token": tracking.issue(session, visit)} if first_time else {}
             events.emit(
                 session,
                 EventTopic.visit_scheduled,
@@ -293,6 +297,7 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
                     "planned_start": stop.start_at.isoformat(),
                     "planned_end": stop.end_at.isoformat(),
                     "plan": plan.id,
+                    **link,
                 },
                 at=now,
             )

@@ -13,7 +13,7 @@ from schedules.models import (
 
 from .customers import Customer, Site, SiteAccessHours
 from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, WebhookSubscription
-from .field import RouteLock, TechnicianPosition
+from .field import RouteLock, TechnicianPosition, TrackingLink
 from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
 from .users import RefreshToken, Role, User
@@ -60,6 +60,7 @@ __all__ = [
     "TechnicianSkill",
     "TimeEntry",
     "TimeEntryKind",
+    "TrackingLink",
     "Triage",
     "Urgency",
     "User",
