@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, 
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
+from api import idempotency
 from api.auth import require
 from api.deps import SessionDep
 from dispatch import field
@@ -32,6 +33,10 @@ from schedules.periods import local_day
 
 router = APIRouter(prefix="/api/v1/me", tags=["technicians"])
 TechnicianUser = Annotated[User, Depends(require(Role.technician))]
+IDEMPOTENCY = Header(
+    alias="Idempotency-Key",
+    description="Retries with the same key get the first answer and apply once.",
+)
 # What a technician may see on their day: everything not yet cancelled.
 SHOWN = (
     VisitStatus.scheduled,
@@ -173,6 +178,7 @@ def my_day(
 @router.post(
     "/visits/{code}/status",
     status_code=204,
+    response_model=None,
     summary="Report on one of my visits",
     responses={
         404: {"description": "Not one of your visits"},
@@ -187,7 +193,12 @@ def report_status(
     user: TechnicianUser,
     response: Response,
     if_match: Annotated[str | None, Header(description="The visit's revision (ETag).")] = None,
-) -> None:
+    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+) -> Response | None:
+    print_ = idempotency.fingerprint("POST", f"/me/visits/{code}/status", report)
+    replay = idempotency.begin(session, user, idempotency_key, print_)
+    if replay is not None:
+        return replay
     visit = _mine(session, user, code)
     if if_match is not None and if_match.strip('"W/') != str(visit.revision):
         raise HTTPException(
@@ -210,10 +221,21 @@ def report_status(
         visit.notes = f"{visit.notes}\n{report.summary}" if visit.notes else report.summary
     session.flush()
     response.headers["ETag"] = f'"{visit.revision}"'
+    idempotency.finish(session, user, idempotency_key, 204, {"ETag": response.headers["ETag"]})
+    return None
 
 
-@router.post("/position", status_code=204, summary="Where I am now")
-def report_position(position: Position, session: SessionDep, user: TechnicianUser) -> None:
+@router.post("/position", status_code=204, response_model=None, summary="Where I am now")
+def report_position(
+    position: Position,
+    session: SessionDep,
+    user: TechnicianUser,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+) -> Response | None:
+    print_ = idempotency.fingerprint("POST", "/me/position", position)
+    replay = idempotency.begin(session, user, idempotency_key, print_)
+    if replay is not None:
+        return replay
     field.report_position(
         session,
         user.technician_id,
@@ -221,3 +243,5 @@ def report_position(position: Position, session: SessionDep, user: TechnicianUse
         position.lon,
         position.at or datetime.now(UTC),  # type: ignore[arg-type]
     )
+    idempotency.finish(session, user, idempotency_key, 204, {})
+    return None

@@ -16,7 +16,7 @@ from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, We
 from .field import RouteLock, TechnicianPosition, TrackingLink
 from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
-from .users import RefreshToken, Role, User
+from .users import IdempotencyRecord, RefreshToken, Role, User
 from .work import (
     Channel,
     MaterialUsage,
@@ -40,6 +40,7 @@ __all__ = [
     "DeliveryStatus",
     "EventTopic",
     "Holiday",
+    "IdempotencyRecord",
     "MaterialUsage",
     "OutboxEvent",
     "Plan",

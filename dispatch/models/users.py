@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from schedules.db import UTCDateTime, check, enum_type, utcnow
@@ -49,4 +50,20 @@ class RefreshToken(SQLModel, table=True):
     family: str = Field(max_length=64, index=True)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """A POST already applied under an Idempotency-Key: a retry gets the first answer back
+    instead of applying twice. Written in the same transaction as the change it records."""
+
+    __tablename__ = "idempotency_record"
+
+    user_id: int = Field(foreign_key="app_user.id", ondelete="CASCADE", primary_key=True)
+    key: str = Field(max_length=100, primary_key=True)
+    # Method, path and a hash of the body: the same key with another request is a mistake.
+    fingerprint: str = Field(max_length=64)
+    status_code: int = 0
+    headers: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    body: str = Field(default="", sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

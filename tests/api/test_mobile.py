@@ -154,3 +154,39 @@ def test_position_pings_are_checked(client: TestClient) -> None:
     bad = client.post("/api/v1/me/position", json={"lat": 95, "lon": 37.6}, headers=headers)
     assert bad.status_code == 422
     assert bad.json()["errors"][0]["field"] == "body.lat"
+
+
+def test_a_retried_report_applies_once(client: TestClient) -> None:
+    headers = as_user(client, "tim")
+    stop = day_of(client, "tim")[0]
+    url = f"/api/v1/me/visits/{stop['visit']}/status"
+    keyed = headers | {"Idempotency-Key": f"tim-{stop['visit']}-en-route"}
+    first = client.post(url, json={"status": "en_route"}, headers=keyed)
+    assert first.status_code == 204
+    # The phone lost the answer and sends it again: same answer, applied once.
+    again = client.post(url, json={"status": "en_route"}, headers=keyed)
+    assert again.status_code == 204
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.headers["etag"] == first.headers["etag"]
+    after = next(s for s in day_of(client, "tim") if s["visit"] == stop["visit"])
+    assert after["revision"] == int(first.headers["etag"].strip('"'))
+    # Without the key the same report is a lifecycle error: it was applied already.
+    assert client.post(url, json={"status": "en_route"}, headers=headers).status_code == 409
+    # The same key with another request is refused.
+    other = client.post(url, json={"status": "on_site"}, headers=keyed)
+    assert other.status_code == 422
+    assert "different request" in other.json()["detail"]
+
+
+def test_idempotency_keys_are_per_user(client: TestClient) -> None:
+    key = {"Idempotency-Key": "shared-key"}
+    ping = {"lat": 55.7, "lon": 37.6}
+    assert (
+        client.post(
+            "/api/v1/me/position", json=ping, headers=as_user(client, "tom") | key
+        ).status_code
+        == 204
+    )
+    theirs = client.post("/api/v1/me/position", json=ping, headers=as_user(client, "tim") | key)
+    assert theirs.status_code == 204
+    assert "idempotent-replayed" not in theirs.headers
