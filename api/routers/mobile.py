@@ -1,34 +1,38 @@
-"""The technicians' mobile API: my day, status reports on my visits, position pings. A
-technician reaches only their own visits; anybody else's answer 404, as if absent."""
+"""The technicians' mobile API: my day, status reports, time and parts on my visits, position
+pings. A technician reaches only their own visits; anybody else's answer 404, as if absent."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
 from api import idempotency
 from api.auth import require
 from api.deps import SessionDep
-from dispatch import field
+from dispatch import field, ledger
 from dispatch.adapter import Horizon
 from dispatch.models import (
+    MaterialUsage,
     Region,
     Role,
     ServiceRequest,
     Site,
     Skill,
     Technician,
+    TimeEntry,
+    TimeEntryKind,
     User,
     Visit,
     VisitSkill,
     VisitStatus,
     VisitTimeWindow,
 )
+from schedules.errors import InvalidError
 from schedules.periods import local_day
 
 router = APIRouter(prefix="/api/v1/me", tags=["technicians"])
@@ -243,5 +247,185 @@ def report_position(
         position.lon,
         position.at or datetime.now(UTC),  # type: ignore[arg-type]
     )
+    idempotency.finish(session, user, idempotency_key, 204, {})
+    return None
+
+
+class TimeEntryIn(BaseModel):
+    """Time on one of my visits. Who and which visit come from the token and the path."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["travel", "work"]
+    started_at: datetime
+    ended_at: datetime
+    note: str | None = Field(None, max_length=500)
+
+
+class TimeEntryOut(BaseModel):
+    id: int
+    visit: str
+    kind: str
+    started_at: datetime
+    ended_at: datetime
+    minutes: int
+    note: str | None
+
+
+class MaterialIn(BaseModel):
+    """Parts used; prices and billability are the office's to set, not the phone's."""
+
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1, max_length=200)
+    quantity: int = Field(gt=0, le=10_000)
+    unit: str = Field("pcs", min_length=1, max_length=16)
+
+
+LOGGABLE = (
+    VisitStatus.scheduled,
+    VisitStatus.dispatched,
+    VisitStatus.en_route,
+    VisitStatus.on_site,
+    VisitStatus.completed,
+    VisitStatus.failed,
+)
+
+
+def _loggable(session: Session, user: User, code: str) -> Visit:
+    visit = _mine(session, user, code)
+    if visit.status not in LOGGABLE:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, f"visit {code} is {visit.status.value}; nothing to log"
+        )
+    return visit
+
+
+@router.post(
+    "/visits/{code}/time-entries",
+    status_code=201,
+    response_model=TimeEntryOut,
+    summary="Log time on one of my visits",
+)
+def log_time(
+    code: str,
+    entry: TimeEntryIn,
+    session: SessionDep,
+    user: TechnicianUser,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+) -> Response | TimeEntryOut:
+    replay = idempotency.begin(
+        session,
+        user,
+        idempotency_key,
+        idempotency.fingerprint("POST", f"/me/visits/{code}/time-entries", entry),
+    )
+    if replay is not None:
+        return replay
+    visit = _loggable(session, user, code)
+    for name in ("started_at", "ended_at"):
+        value = getattr(entry, name)
+        if value.utcoffset() is None:
+            raise InvalidError(f"{name} needs a UTC offset", field=name, value=value.isoformat())
+    if entry.ended_at <= entry.started_at:
+        raise InvalidError(
+            "ended_at must be after started_at", field="ended_at", value=entry.ended_at.isoformat()
+        )
+    if entry.ended_at - entry.started_at > timedelta(hours=16):
+        raise InvalidError(
+            "an entry longer than 16 hours is a mistake",
+            field="ended_at",
+            value=entry.ended_at.isoformat(),
+        )
+    if entry.ended_at > datetime.now(UTC) + timedelta(minutes=5):
+        raise InvalidError(
+            "time cannot be logged ahead", field="ended_at", value=entry.ended_at.isoformat()
+        )
+    row = TimeEntry(
+        technician_id=user.technician_id,  # type: ignore[arg-type]
+        visit_id=visit.id,
+        kind=TimeEntryKind(entry.kind),
+        started_at=entry.started_at,
+        ended_at=entry.ended_at,
+        note=entry.note,
+    )
+    session.add(row)
+    session.flush()
+    ledger.record_time_entry(session, row)
+    out = TimeEntryOut(
+        id=row.id,  # type: ignore[arg-type]
+        visit=visit.code,
+        kind=row.kind.value,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        minutes=ledger.minutes_between(row.started_at, row.ended_at),
+        note=row.note,
+    )
+    idempotency.finish(
+        session,
+        user,
+        idempotency_key,
+        201,
+        {"content-type": "application/json"},
+        out.model_dump_json(),
+    )
+    return out
+
+
+@router.get(
+    "/visits/{code}/time-entries", response_model=list[TimeEntryOut], summary="My time on a visit"
+)
+def my_time(code: str, session: SessionDep, user: TechnicianUser) -> list[TimeEntryOut]:
+    visit = _mine(session, user, code)
+    rows = session.exec(
+        select(TimeEntry)
+        .where(TimeEntry.visit_id == visit.id, TimeEntry.technician_id == user.technician_id)
+        .order_by(TimeEntry.started_at)
+    )
+    return [
+        TimeEntryOut(
+            id=r.id,  # type: ignore[arg-type]
+            visit=visit.code,
+            kind=r.kind.value,
+            started_at=r.started_at,
+            ended_at=r.ended_at,
+            minutes=ledger.minutes_between(r.started_at, r.ended_at),
+            note=r.note,
+        )
+        for r in rows
+    ]
+
+
+@router.post(
+    "/visits/{code}/materials",
+    status_code=204,
+    response_model=None,
+    summary="Parts used on one of my visits",
+)
+def log_material(
+    code: str,
+    material: MaterialIn,
+    session: SessionDep,
+    user: TechnicianUser,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+) -> Response | None:
+    replay = idempotency.begin(
+        session,
+        user,
+        idempotency_key,
+        idempotency.fingerprint("POST", f"/me/visits/{code}/materials", material),
+    )
+    if replay is not None:
+        return replay
+    visit = _loggable(session, user, code)
+    session.add(
+        MaterialUsage(
+            visit_id=visit.id,  # type: ignore[arg-type]
+            sku=material.sku,
+            description=material.description,
+            quantity=material.quantity,
+            unit=material.unit,
+        )
+    )
+    session.flush()
     idempotency.finish(session, user, idempotency_key, 204, {})
     return None

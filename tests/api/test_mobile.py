@@ -190,3 +190,57 @@ def test_idempotency_keys_are_per_user(client: TestClient) -> None:
     theirs = client.post("/api/v1/me/position", json=ping, headers=as_user(client, "tim") | key)
     assert theirs.status_code == 204
     assert "idempotent-replayed" not in theirs.headers
+
+
+def test_time_and_parts_on_my_visit(client: TestClient) -> None:
+    headers = as_user(client, "tom")
+    stop = day_of(client, "tom")[0]
+    url = f"/api/v1/me/visits/{stop['visit']}"
+    entry = {
+        "kind": "work",
+        "started_at": "2026-11-20T07:00:00Z",
+        "ended_at": "2026-11-20T08:29:30Z",
+    }
+    logged = client.post(
+        f"{url}/time-entries", json=entry, headers=headers | {"Idempotency-Key": "t1"}
+    )
+    assert logged.status_code == 201, logged.text
+    assert logged.json()["minutes"] == 90  # a started minute counts
+    replayed = client.post(
+        f"{url}/time-entries", json=entry, headers=headers | {"Idempotency-Key": "t1"}
+    )
+    assert replayed.json() == logged.json()
+    assert len(client.get(f"{url}/time-entries", headers=headers).json()) == 1
+    backwards = entry | {"ended_at": "2026-11-20T06:00:00Z"}
+    refused = client.post(f"{url}/time-entries", json=backwards, headers=headers)
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "ended_at"
+    part = {"sku": "PSU-450", "description": "Power supply 450 W", "quantity": 1}
+    assert client.post(f"{url}/materials", json=part, headers=headers).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("time-entries", {"kind": "work", "started_at": "2026-11-20T07:00:00Z",
+                          "ended_at": "2026-11-27T08:00:00Z", "technician_id": 1}),
+        ("materials", {"sku": "X", "description": "Y", "quantity": 1, "unit_price_cents": 0}),
+    ],
+)  # fmt: skip
+def test_a_phone_cannot_set_what_is_not_its_to_set(
+    client: TestClient, path: str, body: dict
+) -> None:
+    headers = as_user(client, "tom")
+    stop = day_of(client, "tom")[0]
+    response = client.post(f"/api/v1/me/visits/{stop['visit']}/{path}", json=body, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"] == "Extra inputs are not permitted"
+
+
+def test_no_logging_on_anothers_visit(client: TestClient) -> None:
+    theirs = day_of(client, "tim")[0]["visit"]
+    part = {"sku": "X", "description": "Y", "quantity": 1}
+    response = client.post(
+        f"/api/v1/me/visits/{theirs}/materials", json=part, headers=as_user(client, "tom")
+    )
+    assert response.status_code == 404
