@@ -429,3 +429,67 @@ def log_material(
     session.flush()
     idempotency.finish(session, user, idempotency_key, 204, {})
     return None
+
+
+def _ics_text(value: str) -> str:
+    """RFC 5545 TEXT escaping."""
+    return value.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+
+
+def _ics_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+@router.get(
+    "/calendar.ics",
+    response_class=Response,
+    summary="My week as an iCalendar feed",
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+def my_calendar(
+    session: SessionDep,
+    user: TechnicianUser,
+    start: Annotated[date | None, Query(description="First day; default: today.")] = None,
+) -> Response:
+    """Seven days of my planned visits from ``start``, for a phone's calendar."""
+    tech = _technician(session, user)
+    region = session.get_one(Region, tech.region_id)
+    first = start or local_day(datetime.now(UTC), region.timezone)
+    horizon = Horizon.of(first, 7, region.timezone)
+    rows = session.exec(
+        select(Visit, ServiceRequest, Site)
+        .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+        .join(Site, Site.id == ServiceRequest.site_id)
+        .where(
+            Visit.technician_id == tech.id,
+            col(Visit.status).in_(SHOWN),
+            Visit.planned_start >= horizon.origin,  # type: ignore[operator]
+            Visit.planned_start < horizon.end(),  # type: ignore[operator]
+        )
+        .order_by(Visit.planned_start)
+    )
+    stamp = _ics_time(datetime.now(UTC))
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//field-dispatch//technician feed//EN",
+        "CALSCALE:GREGORIAN",
+        f"X-WR-CALNAME:{_ics_text(tech.code)} visits",
+    ]
+    for visit, request, site in rows:
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{visit.code}@field-dispatch",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART:{_ics_time(visit.planned_start)}",  # type: ignore[arg-type]
+            f"DTEND:{_ics_time(visit.planned_end)}",  # type: ignore[arg-type]
+            f"SUMMARY:{_ics_text(f'{visit.code} {site.name}')}",
+            f"LOCATION:{_ics_text(site.address)}",
+            f"GEO:{site.lat:.6f};{site.lon:.6f}",
+            f"DESCRIPTION:{_ics_text(request.description)}",
+            f"SEQUENCE:{visit.revision}",
+            f"STATUS:{'CANCELLED' if visit.status is VisitStatus.failed else 'CONFIRMED'}",
+            "END:VEVENT",
+        ]
+    lines.append("END:VCALENDAR")
+    return Response("\r\n".join(lines) + "\r\n", media_type="text/calendar; charset=utf-8")

@@ -244,3 +244,20 @@ def test_no_logging_on_anothers_visit(client: TestClient) -> None:
         f"/api/v1/me/visits/{theirs}/materials", json=part, headers=as_user(client, "tom")
     )
     assert response.status_code == 404
+
+
+def test_my_week_as_a_calendar_feed(client: TestClient) -> None:
+    headers = as_user(client, "tim")
+    feed = client.get(
+        "/api/v1/me/calendar.ics", params={"start": FRIDAY.isoformat()}, headers=headers
+    )
+    assert feed.status_code == 200
+    assert feed.headers["content-type"].startswith("text/calendar")
+    text = feed.text
+    assert text.startswith("BEGIN:VCALENDAR\r\n")
+    assert text.endswith("END:VCALENDAR\r\n")
+    codes = {s["visit"] for s in day_of(client, "tim")}
+    assert text.count("BEGIN:VEVENT") == len(codes)
+    assert all(f"UID:{code}@field-dispatch" in text for code in codes)
+    mine = {s["visit"] for s in day_of(client, "tom")}
+    assert not any(code in text for code in mine)
