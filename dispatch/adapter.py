@@ -235,13 +235,7 @@ def _jobs(
         )
     )
     visit_ids = [v.id for v, *_ in rows]
-    skills: dict[int, dict[str, int]] = defaultdict(dict)
-    for visit_id, code, level in session.exec(
-        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
-        .join(Skill, Skill.id == VisitSkill.skill_id)
-        .where(col(VisitSkill.visit_id).in_(visit_ids))
-    ):
-        skills[visit_id][code] = level
+    skills = visit_skills(session, visit_ids)  # type: ignore[arg-type]
     windows: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for w in session.exec(
         select(VisitTimeWindow).where(col(VisitTimeWindow.visit_id).in_(visit_ids))
@@ -342,6 +336,19 @@ def _locked_positions(
         for position, visit in enumerate(visits):
             found[visit.id] = (tech_ids[tech_id], (day - horizon.first).days, position)
     return found
+
+
+def visit_skills(session: Session, visit_ids: Collection[int]) -> dict[int, dict[str, int]]:
+    """Visit id -> the skills it needs (code -> minimum level); visits needing none are
+    absent."""
+    skills: dict[int, dict[str, int]] = defaultdict(dict)
+    for visit_id, code, level in session.exec(
+        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
+        .join(Skill, Skill.id == VisitSkill.skill_id)
+        .where(col(VisitSkill.visit_id).in_(list(visit_ids)))
+    ):
+        skills[visit_id][code] = level
+    return skills
 
 
 def _windows(

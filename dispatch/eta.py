@@ -15,19 +15,18 @@ from sqlmodel import Session, col, select
 
 import routing
 from dispatch import events
+from dispatch.adapter import visit_skills
 from dispatch.models import (
     EventTopic,
     PlanStop,
     Region,
     ServiceRequest,
     Site,
-    Skill,
     Technician,
     TechnicianPosition,
     TimeEntry,
     TimeEntryKind,
     Visit,
-    VisitSkill,
     VisitStatus,
 )
 from schedules.periods import local_day
@@ -325,12 +324,8 @@ def _planned_legs(session: Session, visit_ids: list[int]) -> dict[int, float]:
 
 
 def _main_skills(session: Session, visit_ids: list[int]) -> dict[int, str]:
-    found: dict[int, tuple[int, str]] = {}
-    for visit_id, code, level in session.exec(
-        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
-        .join(Skill, Skill.id == VisitSkill.skill_id)
-        .where(col(VisitSkill.visit_id).in_(visit_ids))
-    ):
-        if visit_id not in found or level > found[visit_id][0]:
-            found[visit_id] = (level, code)
-    return {visit_id: code for visit_id, (_, code) in found.items()}
+    """Visit id -> its main skill: the one needed at the highest level."""
+    return {
+        visit_id: max(needs, key=needs.__getitem__)
+        for visit_id, needs in visit_skills(session, visit_ids).items()
+    }

@@ -15,20 +15,18 @@ from api import idempotency
 from api.auth import require
 from api.deps import SessionDep
 from dispatch import field, ledger
-from dispatch.adapter import Horizon
+from dispatch.adapter import Horizon, visit_skills
 from dispatch.models import (
     MaterialUsage,
     Region,
     Role,
     ServiceRequest,
     Site,
-    Skill,
     Technician,
     TimeEntry,
     TimeEntryKind,
     User,
     Visit,
-    VisitSkill,
     VisitStatus,
     VisitTimeWindow,
 )
@@ -138,13 +136,7 @@ def my_day(
         )
     )
     ids = [v.id for v, _, _ in rows]
-    skills: dict[int, dict[str, int]] = defaultdict(dict)
-    for visit_id, code, level in session.exec(
-        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
-        .join(Skill, Skill.id == VisitSkill.skill_id)
-        .where(col(VisitSkill.visit_id).in_(ids))
-    ):
-        skills[visit_id][code] = level
+    skills = visit_skills(session, ids)  # type: ignore[arg-type]
     windows: dict[int, list[Window]] = defaultdict(list)
     for w in session.exec(
         select(VisitTimeWindow)
