@@ -109,6 +109,30 @@ def _mine(session: Session, user: User, code: str) -> Visit:
     return visit
 
 
+def _planned(
+    session: Session, user: User, first: date | None, days: int
+) -> tuple[Technician, date, list[tuple[Visit, ServiceRequest, Site]]]:
+    """My visits planned on ``days`` local days from ``first`` (default: today), in order,
+    with their requests and sites."""
+    tech = _technician(session, user)
+    region = session.get_one(Region, tech.region_id)
+    first = first or local_day(datetime.now(UTC), region.timezone)
+    horizon = Horizon.of(first, days, region.timezone)
+    rows = session.exec(
+        select(Visit, ServiceRequest, Site)
+        .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
+        .join(Site, Site.id == ServiceRequest.site_id)
+        .where(
+            Visit.technician_id == tech.id,
+            col(Visit.status).in_(SHOWN),
+            Visit.planned_start >= horizon.origin,  # type: ignore[operator]
+            Visit.planned_start < horizon.end(),  # type: ignore[operator]
+        )
+        .order_by(Visit.planned_start)
+    )
+    return tech, first, list(rows)  # type: ignore[arg-type]
+
+
 @router.get("/day", response_model=Day, summary="My stops of a day, in order")
 def my_day(
     session: SessionDep,
@@ -117,24 +141,7 @@ def my_day(
         date | None, Query(alias="date", description="Local day; default: today.")
     ] = None,
 ) -> Day:
-    tech = _technician(session, user)
-    region = session.get_one(Region, tech.region_id)
-    day = day or local_day(datetime.now(UTC), region.timezone)
-    horizon = Horizon.of(day, 1, region.timezone)
-    rows = list(
-        session.exec(
-            select(Visit, ServiceRequest, Site)
-            .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
-            .join(Site, Site.id == ServiceRequest.site_id)
-            .where(
-                Visit.technician_id == tech.id,
-                col(Visit.status).in_(SHOWN),
-                Visit.planned_start >= horizon.origin,  # type: ignore[operator]
-                Visit.planned_start < horizon.end(),  # type: ignore[operator]
-            )
-            .order_by(Visit.planned_start)
-        )
-    )
+    tech, day, rows = _planned(session, user, day, 1)
     ids = [v.id for v, _, _ in rows]
     skills = visit_skills(session, ids)  # type: ignore[arg-type]
     windows: dict[int, list[Window]] = defaultdict(list)
@@ -262,6 +269,18 @@ class TimeEntryOut(BaseModel):
     minutes: int
     note: str | None
 
+    @classmethod
+    def of(cls, row: TimeEntry, visit_code: str) -> TimeEntryOut:
+        return cls(
+            id=row.id,  # type: ignore[arg-type]
+            visit=visit_code,
+            kind=row.kind.value,
+            started_at=row.started_at,
+            ended_at=row.ended_at,
+            minutes=ledger.minutes_between(row.started_at, row.ended_at),
+            note=row.note,
+        )
+
 
 class MaterialIn(BaseModel):
     """Parts used; prices and billability are the office's to set, not the phone's."""
@@ -343,15 +362,7 @@ def log_time(
     session.add(row)
     session.flush()
     ledger.record_time_entry(session, row)
-    out = TimeEntryOut(
-        id=row.id,  # type: ignore[arg-type]
-        visit=visit.code,
-        kind=row.kind.value,
-        started_at=row.started_at,
-        ended_at=row.ended_at,
-        minutes=ledger.minutes_between(row.started_at, row.ended_at),
-        note=row.note,
-    )
+    out = TimeEntryOut.of(row, visit.code)
     idempotency.finish(
         session,
         user,
@@ -373,18 +384,7 @@ def my_time(code: str, session: SessionDep, user: TechnicianUser) -> list[TimeEn
         .where(TimeEntry.visit_id == visit.id, TimeEntry.technician_id == user.technician_id)
         .order_by(TimeEntry.started_at)
     )
-    return [
-        TimeEntryOut(
-            id=r.id,  # type: ignore[arg-type]
-            visit=visit.code,
-            kind=r.kind.value,
-            started_at=r.started_at,
-            ended_at=r.ended_at,
-            minutes=ledger.minutes_between(r.started_at, r.ended_at),
-            note=r.note,
-        )
-        for r in rows
-    ]
+    return [TimeEntryOut.of(r, visit.code) for r in rows]
 
 
 @router.post(
@@ -444,22 +444,7 @@ def my_calendar(
     start: Annotated[date | None, Query(description="First day; default: today.")] = None,
 ) -> Response:
     """Seven days of my planned visits from ``start``, for a phone's calendar."""
-    tech = _technician(session, user)
-    region = session.get_one(Region, tech.region_id)
-    first = start or local_day(datetime.now(UTC), region.timezone)
-    horizon = Horizon.of(first, 7, region.timezone)
-    rows = session.exec(
-        select(Visit, ServiceRequest, Site)
-        .join(ServiceRequest, ServiceRequest.id == Visit.request_id)
-        .join(Site, Site.id == ServiceRequest.site_id)
-        .where(
-            Visit.technician_id == tech.id,
-            col(Visit.status).in_(SHOWN),
-            Visit.planned_start >= horizon.origin,  # type: ignore[operator]
-            Visit.planned_start < horizon.end(),  # type: ignore[operator]
-        )
-        .order_by(Visit.planned_start)
-    )
+    tech, _, rows = _planned(session, user, start, 7)
     stamp = _ics_time(datetime.now(UTC))
     lines = [
         "BEGIN:VCALENDAR",
