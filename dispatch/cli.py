@@ -20,6 +20,7 @@ from rich.table import Table
 from sqlmodel import select
 
 from dispatch import billing, db, reports
+from dispatch.cli_options import parse_date
 from dispatch.models import Region
 from dispatch.operations_cli import request_app, route_app, visit_app
 from dispatch.planning_cli import (
@@ -181,7 +182,7 @@ def seed_load(
 ) -> None:
     """Load DIRECTORY in one transaction; on any error nothing is written."""
     settings = _settings(ctx)
-    day0 = _parse_date(anchor, "--anchor") if anchor else None
+    day0 = parse_date(anchor, "--anchor") if anchor else None
     _load(settings, directory or _demo_dir(settings), day0)
 
 
@@ -293,14 +294,6 @@ def _delete_sqlite_file(url: str) -> None:
         raise typer.Exit(2)
     for suffix in ("", "-wal", "-shm"):
         Path(parsed.database + suffix).unlink(missing_ok=True)
-
-
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        errors.print(f"[red]error:[/red] {option} {text!r} is not a date like 2026-11-30")
-        raise typer.Exit(2) from None
 
 
 def _safe_url(url: str) -> str:

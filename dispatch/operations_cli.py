@@ -5,17 +5,16 @@ nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime
-from typing import Annotated, NoReturn, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from sqlmodel import Session, SQLModel, select
 
 from dispatch import db, geocoding, intake, moves
+from dispatch.cli_options import fail, parse_date, parse_moment
 from dispatch.models import ServiceRequest, Technician, Visit
 from dispatch.settings import Settings
 from schedules.errors import DomainError
@@ -26,13 +25,7 @@ request_app = typer.Typer(
 visit_app = typer.Typer(help="A dispatcher's manual changes to visits.", no_args_is_help=True)
 route_app = typer.Typer(help="Locking technicians' routes.", no_args_is_help=True)
 console = Console()
-errors = Console(stderr=True)
 Row = TypeVar("Row", bound=SQLModel)
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(2)
 
 
 @contextmanager
@@ -45,7 +38,7 @@ def _unit(ctx: typer.Context) -> Iterator[Session]:
             yield session
     except DomainError as error:
         where = f"{error.field} {error.value!r}: " if error.field else ""
-        _fail(f"{where}{error.message}")
+        fail(f"{where}{error.message}")
     finally:
         engine.dispose()
 
@@ -53,20 +46,8 @@ def _unit(ctx: typer.Context) -> Iterator[Session]:
 def _by_code(session: Session, model: type[Row], code: str, option: str) -> Row:
     found = session.exec(select(model).where(model.code == code)).first()  # type: ignore[attr-defined]
     if found is None:
-        _fail(f"{option} {code!r} does not exist")
+        fail(f"{option} {code!r} does not exist")
     return found
-
-
-def _when(text: str | None, option: str, parse: Callable[[str], object]) -> object:
-    if text is None:
-        return None
-    try:
-        value = parse(text)
-    except ValueError:
-        _fail(f"{option} {text!r} is not in ISO 8601 form")
-    if isinstance(value, datetime) and value.utcoffset() is None:
-        _fail(f"{option} {text!r} has no UTC offset")
-    return value
 
 
 @request_app.command("register")
@@ -93,7 +74,7 @@ def register(
     new_site = None
     if address is not None:
         if region is None:
-            _fail("--region is needed with --address")
+            fail("--region is needed with --address")
         new_site = intake.NewSite(
             name=site_name or address, address=address, lat=lat, lon=lon, region_code=region
         )
@@ -152,19 +133,14 @@ def escalate(
     for item in skill or []:
         code, _, level = item.partition(":")
         if not code or not level.isdigit():
-            _fail(f"--skill {item!r} is not CODE:LEVEL")
+            fail(f"--skill {item!r} is not CODE:LEVEL")
         skills[code] = int(level)
     spans = []
     for item in window or []:
         start, _, end = item.partition("/")
-        spans.append(
-            (
-                _when(start, "--window", datetime.fromisoformat),
-                _when(end or None, "--window", datetime.fromisoformat),
-            )
-        )
-        if spans[-1][1] is None:
-            _fail(f"--window {item!r} is not START/END")
+        if not end:
+            fail(f"--window {item!r} is not START/END")
+        spans.append((parse_moment(start, "--window"), parse_moment(end, "--window")))
     with _unit(ctx) as session:
         row = _by_code(session, ServiceRequest, request, "REQUEST")
         visit = intake.escalate(
@@ -173,8 +149,8 @@ def escalate(
             duration_minutes=duration,
             skills=skills,
             windows=spans or None,  # type: ignore[arg-type]
-            earliest_date=_when(earliest, "--earliest", date.fromisoformat),  # type: ignore[arg-type]
-            due_date=_when(due, "--due", date.fromisoformat),  # type: ignore[arg-type]
+            earliest_date=parse_date(earliest, "--earliest") if earliest else None,
+            due_date=parse_date(due, "--due") if due else None,
         )
         console.print(
             f"{visit.code} created for {row.code}: {visit.earliest_date}..{visit.due_date}, "
@@ -196,10 +172,6 @@ def cancel(
         console.print(f"{row.code} cancelled")
 
 
-def _day(text: str) -> date:
-    return _when(text, "--date", date.fromisoformat)  # type: ignore[return-value]
-
-
 @visit_app.command("assign")
 def assign(
     ctx: typer.Context,
@@ -212,7 +184,7 @@ def assign(
     pin: Annotated[bool, typer.Option("--pin", help="Keep it there in later plans.")] = False,
 ) -> None:
     """Put a visit on a technician's route of a day, checked like the optimiser's plans."""
-    when = _day(day)
+    when = parse_date(day, "--date")
     with _unit(ctx) as session:
         row = _by_code(session, Visit, visit, "VISIT")
         tech = _by_code(session, Technician, technician, "--technician")
@@ -242,7 +214,7 @@ def pin(
     position: Annotated[int | None, typer.Option(help="Place in the route.")] = None,
 ) -> None:
     """Keep a visit with a technician on a day (and position) in later plans."""
-    when = _day(day)
+    when = parse_date(day, "--date")
     with _unit(ctx) as session:
         row = _by_code(session, Visit, visit, "VISIT")
         tech = _by_code(session, Technician, technician, "--technician")
@@ -266,7 +238,7 @@ def lock(
     day: Annotated[str, typer.Option("--date", help="Local day (YYYY-MM-DD).")],
 ) -> None:
     """Keep a technician's route of a day exactly as it is in later plans."""
-    when = _day(day)
+    when = parse_date(day, "--date")
     with _unit(ctx) as session:
         tech = _by_code(session, Technician, technician, "TECHNICIAN")
         moves.lock_route(session, tech, when)
@@ -279,7 +251,7 @@ def unlock(
     technician: Annotated[str, typer.Argument(help="Technician code.")],
     day: Annotated[str, typer.Option("--date", help="Local day (YYYY-MM-DD).")],
 ) -> None:
-    when = _day(day)
+    when = parse_date(day, "--date")
     with _unit(ctx) as session:
         tech = _by_code(session, Technician, technician, "TECHNICIAN")
         moves.unlock_route(session, tech, when)

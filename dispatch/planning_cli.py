@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, date, datetime
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,6 +16,7 @@ from sqlmodel import select
 
 import routing
 from dispatch import adapter, db, eta, planning
+from dispatch.cli_options import fail, parse_date, parse_moment
 from dispatch.models import Plan, Region
 from dispatch.replan import replan_day, watch
 from dispatch.settings import Settings
@@ -23,7 +24,6 @@ from schedules.errors import DomainError
 from schedules.periods import local_day
 
 console = Console()
-errors = Console(stderr=True)
 
 
 def plan_command(
@@ -51,15 +51,15 @@ def plan_command(
     A failed, interrupted or killed run leaves the plans in force unchanged: the solve holds
     no transaction and the plan is written in one."""
     settings: Settings = ctx.obj
-    first = _date(day)
+    first = parse_date(day, "--date")
     if not 1 <= days <= 31:
-        _fail(f"--days {days} is outside 1..31")
+        fail(f"--days {days} is outside 1..31")
     if seconds is not None and seconds <= 0:
-        _fail(f"--seconds {seconds} must be positive")
+        fail(f"--seconds {seconds} must be positive")
     try:
         planning.check_request(strategy, days)
     except DomainError as error:
-        _fail(f"--{error.field} {error.value!r}: {error.message}")
+        fail(f"--{error.field} {error.value!r}: {error.message}")
     limit = seconds if seconds is not None else settings.solver_time_limit_seconds
     travel = routing.Osrm(settings.osrm_url) if settings.osrm_url else None
     engine = db.make_engine(settings.database_url)
@@ -70,7 +70,7 @@ def plan_command(
             else:
                 found = session.exec(select(Region).where(Region.code == region)).first()
                 if found is None:
-                    _fail(f"--region {region!r} is not a known region code")
+                    fail(f"--region {region!r} is not a known region code")
                 regions = [found]
         for where in regions:
             _plan_one(engine, where, first, days, limit, strategy, publish, travel)
@@ -169,18 +169,6 @@ def _summary(
         console.print(quotas)
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        _fail(f"--date {text!r} is not a date like 2026-11-30")
-
-
-def _fail(message: str) -> NoReturn:
-    errors.print(f"[red]error:[/red] {escape(message)}")
-    raise typer.Exit(2)
-
-
 def publish_command(
     ctx: typer.Context,
     plan_id: Annotated[int, typer.Argument(help="The draft plan to publish.", metavar="PLAN")],
@@ -193,11 +181,11 @@ def publish_command(
         with db.transaction(engine) as session:
             plan = session.get(Plan, plan_id)
             if plan is None:
-                _fail(f"PLAN {plan_id} does not exist")
+                fail(f"PLAN {plan_id} does not exist")
             try:
                 done = planning.publish(session, plan)
             except DomainError as error:
-                _fail(f"PLAN {plan_id}: {error.message}")
+                fail(f"PLAN {plan_id}: {error.message}")
             console.print(
                 f"plan {plan_id} published: {done.scheduled} visits scheduled, "
                 f"{done.unscheduled} back to unscheduled, superseded "
@@ -240,21 +228,14 @@ def replan_command(
     """Re-plan the rest of today in REGION from the technicians' current state and publish it;
     with --watch, whenever events call for it."""
     settings: Settings = ctx.obj
-    now = datetime.now(UTC)
-    if at is not None:
-        try:
-            now = datetime.fromisoformat(at)
-        except ValueError:
-            _fail(f"--at {at!r} is not an ISO 8601 time like 2026-11-30T11:00+03:00")
-        if now.utcoffset() is None:
-            _fail(f"--at {at!r} has no UTC offset")
+    now = datetime.now(UTC) if at is None else parse_moment(at, "--at")
     if seconds is not None and seconds <= 0:
-        _fail(f"--seconds {seconds} must be positive")
+        fail(f"--seconds {seconds} must be positive")
     limit = seconds if seconds is not None else settings.replan_time_limit_seconds
     if region is None and not watch_events:
-        _fail("--region is needed (or --watch for every region)")
+        fail("--region is needed (or --watch for every region)")
     if interval < 0:
-        _fail(f"--interval {interval} is negative")
+        fail(f"--interval {interval} is negative")
     engine = db.make_engine(settings.database_url)
     try:
         with db.transaction(engine) as session:
@@ -262,7 +243,7 @@ def replan_command(
             if region is not None:
                 found = session.exec(select(Region).where(Region.code == region)).first()
                 if found is None:
-                    _fail(f"--region {region!r} is not a known region code")
+                    fail(f"--region {region!r} is not a known region code")
         if watch_events:
             _watch(engine, found, interval, rounds, limit)
             return
@@ -322,14 +303,7 @@ def eta_check_command(
     """Raise visit.late for every visit whose arrival window has closed unmet, and give its
     customer a new window."""
     settings: Settings = ctx.obj
-    now = datetime.now(UTC)
-    if at is not None:
-        try:
-            now = datetime.fromisoformat(at)
-        except ValueError:
-            _fail(f"--at {at!r} is not an ISO 8601 time")
-        if now.utcoffset() is None:
-            _fail(f"--at {at!r} has no UTC offset")
+    now = datetime.now(UTC) if at is None else parse_moment(at, "--at")
     engine = db.make_engine(settings.database_url)
     try:
         with db.transaction(engine) as session:
