@@ -10,7 +10,17 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from dispatch.settings import Settings
+
 errors = Console(stderr=True)
+
+
+def settings_of(ctx: typer.Context) -> Settings:
+    """The settings the ``dispatch`` callback put on the context."""
+    settings = ctx.obj
+    if settings is None:  # pragma: no cover - the callback always sets it
+        raise typer.Exit(2)
+    return settings
 
 
 def fail(message: str) -> NoReturn:
