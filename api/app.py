@@ -10,7 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api import auth, errors
-from api.routers import health, mobile, track
+from api.routers import catalogue, health, imports, mobile, planning, reports, track, work
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
 
@@ -56,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(auth.router)
     app.include_router(mobile.router)
     app.include_router(track.router)
+    for dispatcher_api in (catalogue, work, planning, reports, imports):
+        app.include_router(dispatcher_api.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
 

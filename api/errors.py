@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schedules.errors import (
@@ -17,6 +18,7 @@ from schedules.errors import (
     DomainError,
     InvalidError,
     NotFoundError,
+    TooLargeError,
     UnavailableError,
 )
 
@@ -25,6 +27,7 @@ PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotFoundError, 404),
+    (TooLargeError, 413),
     (ConflictError, 409),
     (InvalidError, 422),
     (UnavailableError, 503),
@@ -107,6 +110,16 @@ async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
     )
 
 
+async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+    # Optimistic locking: the row changed between this request's read and its write.
+    return problem(
+        409,
+        "Conflict",
+        "somebody changed this meanwhile; reload it and apply the change again",
+        instance=request.url.path,
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, "Internal error", "an unexpected error occurred; it has been logged")
@@ -117,4 +130,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database_down)  # type: ignore[arg-type]
+    app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -10,11 +10,9 @@ from enum import StrEnum
 from itertools import pairwise
 from typing import Any, TypeVar
 
-import sqlalchemy as sa
-from pydantic import ValidationError
 from sqlmodel import Session, SQLModel, col, select
 
-from dispatch import events, geocoding, ledger, sla
+from dispatch import events, geocoding, inputs, ledger, sla
 from dispatch.geocoding import Geocoder
 from dispatch.models import (
     Channel,
@@ -35,7 +33,7 @@ from dispatch.models import (
 )
 from schedules.calendars import local_to_utc, working_days
 from schedules.db import utcnow
-from schedules.errors import ConflictError, InvalidError, NotFoundError
+from schedules.errors import ConflictError, InvalidError
 from schedules.periods import local_day
 from schedules.priority import priority_weight
 from schedules.sla import slack_minutes
@@ -47,8 +45,6 @@ Enum = TypeVar("Enum", bound=StrEnum)
 REQUEST_CODE = ("SR-", 6)
 SITE_CODE = ("S-", 4)
 VISIT_CODE = ("V-", 6)
-# A concurrent intake may take the code just computed; each retry reads the new highest.
-CODE_ATTEMPTS = 5
 # Where a contract has no SLA clock, a visit is due this many working days after its earliest.
 DUE_WORKING_DAYS_WITHOUT_SLA = 5
 MAX_VISIT_MINUTES = 24 * 60
@@ -93,13 +89,13 @@ def register_request(
     it (``new_site``), under a contract of the customer valid on the registration day, with
     its SLA deadline. Everything is checked, and a new site geocoded, before anything is
     written."""
-    at = utcnow() if registered_at is None else _aware("registered_at", registered_at)
-    channel = _member(Channel, "channel", channel)
-    urgency = _member(Urgency, "urgency", urgency)
-    contact_name = _text("contact_name", contact_name)
-    description = _text("description", description)
-    customer = _by_code(session, Customer, "customer_code", customer_code)
-    contract = _by_code(session, Contract, "contract_code", contract_code)
+    at = utcnow() if registered_at is None else inputs.aware("registered_at", registered_at)
+    channel = inputs.member(Channel, "channel", channel)
+    urgency = inputs.member(Urgency, "urgency", urgency)
+    contact_name = inputs.text("contact_name", contact_name)
+    description = inputs.text("description", description)
+    customer = inputs.by_code(session, Customer, "customer_code", customer_code)
+    contract = inputs.by_code(session, Contract, "contract_code", contract_code)
     if contract.customer_id != customer.id:
         raise InvalidError(
             f"contract {contract_code!r} is not a contract of customer {customer_code!r}",
@@ -112,7 +108,7 @@ def register_request(
         )
     site: Site | None = None
     if site_code is not None:
-        site = _by_code(session, Site, "site_code", site_code)
+        site = inputs.by_code(session, Site, "site_code", site_code)
         if site.customer_id != customer.id:
             raise InvalidError(
                 f"site {site_code!r} is not a site of customer {customer_code!r}",
@@ -122,7 +118,7 @@ def register_request(
         region = session.get_one(Region, site.region_id)
     else:
         assert new_site is not None
-        region = _by_code(session, Region, "region_code", new_site.region_code)
+        region = inputs.by_code(session, Region, "region_code", new_site.region_code)
     _check_valid_on(contract, local_day(at, region.timezone))
     due = _deadline(session, contract, region, at)
     values: dict[str, Any] = {
@@ -138,13 +134,15 @@ def register_request(
         "triage": Triage.pending,
         "sla_due_at": due,
     }
-    _validated(ServiceRequest, values | {"code": "SR-0", "site_id": 0})
+    inputs.validated(ServiceRequest, values | {"code": "SR-0", "site_id": 0})
     if site is None:
         assert new_site is not None
         # The geocoder is asked last: it is the slowest check and the only one outside.
         site_values = _new_site_values(new_site, customer, region, geocoder)
-        site = _insert_numbered(session, Site, SITE_CODE, site_values)
-    return _insert_numbered(session, ServiceRequest, REQUEST_CODE, values | {"site_id": site.id})
+        site = inputs.insert_numbered(session, Site, SITE_CODE, site_values)
+    return inputs.insert_numbered(
+        session, ServiceRequest, REQUEST_CODE, values | {"site_id": site.id}
+    )
 
 
 def resolve_remotely(
@@ -153,8 +151,8 @@ def resolve_remotely(
     """Close a pending request as resolved by first line at ``at`` (now by default) after
     ``minutes`` of first-line time in all, which the contract's quota is charged where the
     contract counts remote time. The request is re-read and locked first."""
-    _whole("minutes", minutes, 1, MAX_REMOTE_MINUTES)
-    resolved_at = utcnow() if at is None else _aware("at", at)
+    inputs.whole("minutes", minutes, 1, MAX_REMOTE_MINUTES)
+    resolved_at = utcnow() if at is None else inputs.aware("at", at)
     _lock(session, request)
     if request.triage is not Triage.pending:
         raise ConflictError(
@@ -199,9 +197,9 @@ def escalate(
     planned), or without an SLA to the fifth working day after ``earliest_date``. Priority
     comes from the contract's tier, the urgency and the slack the SLA gave at registration.
     """
-    _whole("duration_minutes", duration_minutes, 1, MAX_VISIT_MINUTES)
+    inputs.whole("duration_minutes", duration_minutes, 1, MAX_VISIT_MINUTES)
     if notes is not None:
-        notes = _text("notes", notes)
+        notes = inputs.text("notes", notes)
     _lock(session, request)
     if request.triage not in ESCALATABLE:
         raise ConflictError(
@@ -214,7 +212,9 @@ def escalate(
     contract = session.get_one(Contract, request.contract_id)
     region = session.get_one(Region, session.get_one(Site, request.site_id).region_id)
     registered_on = local_day(request.registered_at, region.timezone)
-    earliest = registered_on if earliest_date is None else _day("earliest_date", earliest_date)
+    earliest = (
+        registered_on if earliest_date is None else inputs.day("earliest_date", earliest_date)
+    )
     if earliest < registered_on:
         raise InvalidError(
             f"earliest_date {earliest.isoformat()} is before the request was registered "
@@ -225,7 +225,7 @@ def escalate(
     if due_date is None:
         due = _default_due(session, request, region, earliest)
     else:
-        due = _day("due_date", due_date)
+        due = inputs.day("due_date", due_date)
         if due < earliest:
             raise InvalidError(
                 f"due_date {due.isoformat()} is before earliest_date {earliest.isoformat()}",
@@ -247,14 +247,16 @@ def escalate(
         "status": VisitStatus.unscheduled,
         "notes": notes,
     }
-    visit = _insert_numbered(session, Visit, VISIT_CODE, values)
+    visit = inputs.insert_numbered(session, Visit, VISIT_CODE, values)
     for skill_id, level in needs:
         session.add(
-            _validated(VisitSkill, {"visit_id": visit.id, "skill_id": skill_id, "min_level": level})
+            inputs.validated(
+                VisitSkill, {"visit_id": visit.id, "skill_id": skill_id, "min_level": level}
+            )
         )
     for starts_at, ends_at in spans:
         session.add(
-            _validated(
+            inputs.validated(
                 VisitTimeWindow,
                 {"visit_id": visit.id, "starts_at": starts_at, "ends_at": ends_at},
             )
@@ -282,7 +284,7 @@ def cancel_request(session: Session, request: ServiceRequest, reason: str) -> Se
     """Cancel a pending or escalated request and its visits not yet under way, giving back
     the quota their plans hold; refused while a technician is on the way or on site. The
     reason goes into the cancelled visits' notes (requests have no column for it)."""
-    reason = _text("reason", reason, limit=500)
+    reason = inputs.text("reason", reason, limit=500)
     _lock(session, request)
     if request.triage not in CANCELLABLE_REQUESTS:
         raise ConflictError(
@@ -331,57 +333,11 @@ def cancel_request(session: Session, request: ServiceRequest, reason: str) -> Se
     return request
 
 
-def next_code(session: Session, model: type[Row], prefix: str, width: int) -> str:
-    """``prefix`` and the number after the highest among ``model``'s codes that are ``prefix``
-    and digits (others are ignored), zero-padded to ``width`` digits."""
-    code = col(model.code)  # type: ignore[attr-defined]
-    digits = sa.func.substr(code, len(prefix) + 1)
-    # Leading zeros stripped, a longer number is a larger one and equal lengths compare as
-    # text, so the database finds the highest without every code being read.
-    number = sa.func.ltrim(digits, "0")
-    highest = session.exec(
-        select(digits)
-        .where(
-            code.startswith(prefix, autoescape=True),
-            sa.func.length(code) > len(prefix),
-            sa.func.ltrim(digits, "0123456789") == "",
-        )
-        .order_by(sa.func.length(number).desc(), number.desc())
-        .limit(1)
-    ).first()
-    return f"{prefix}{int(highest or 0) + 1:0{width}d}"
-
-
-def _insert_numbered(
-    session: Session, model: type[Row], numbering: tuple[str, int], values: dict[str, Any]
-) -> Row:
-    """Insert a row under the next free code, retrying (in a savepoint) if a concurrent
-    transaction took it first."""
-    prefix, width = numbering
-    for _ in range(CODE_ATTEMPTS):
-        code = next_code(session, model, prefix, width)
-        row = _validated(model, values | {"code": code})
-        try:
-            with session.begin_nested():
-                session.add(row)
-        except sa.exc.IntegrityError:
-            taken = session.exec(
-                select(model).where(col(model.code) == code)  # type: ignore[attr-defined]
-            ).first()
-            if taken is None:
-                raise
-            continue
-        return row
-    raise ConflictError(
-        f"no free {prefix} code after {CODE_ATTEMPTS} attempts; retry", field="code", value=prefix
-    )
-
-
 def _new_site_values(
     new_site: NewSite, customer: Customer, region: Region, geocoder: Geocoder | None
 ) -> dict[str, Any]:
-    name = _text("name", new_site.name)
-    address = _text("address", new_site.address)
+    name = inputs.text("name", new_site.name)
+    address = inputs.text("address", new_site.address)
     if (new_site.lat is None) != (new_site.lon is None):
         missing = "lat" if new_site.lat is None else "lon"
         raise InvalidError(
@@ -394,9 +350,12 @@ def _new_site_values(
         "address": address,
     }
     # Checked before the geocoder is asked, so a bad name costs no round trip.
-    _validated(Site, values | {"code": "S-0", "lat": 1.0, "lon": 1.0})
+    inputs.validated(Site, values | {"code": "S-0", "lat": 1.0, "lon": 1.0})
     if new_site.lat is not None and new_site.lon is not None:
-        lat, lon = _coordinate("lat", new_site.lat, 90), _coordinate("lon", new_site.lon, 180)
+        lat, lon = (
+            inputs.coordinate("lat", new_site.lat, 90),
+            inputs.coordinate("lon", new_site.lon, 180),
+        )
         if (lat, lon) == (0.0, 0.0):
             raise InvalidError(
                 "coordinates (0, 0) are a missing location, not a site", field="lat", value=lat
@@ -456,7 +415,7 @@ def _skills(session: Session, skills: Mapping[str, int]) -> list[tuple[int, int]
     for code, level in skills.items():
         if code not in ids:
             raise InvalidError(f"skill {code!r} does not exist", field="skills", value=code)
-        _whole(f"skills.{code}", level, 1, MAX_LEVEL)
+        inputs.whole(f"skills.{code}", level, 1, MAX_LEVEL)
         needs.append((ids[code], level))
     return needs
 
@@ -472,7 +431,7 @@ def _windows(
             raise InvalidError(
                 "a window is a (starts_at, ends_at) pair", field="windows", value=repr(window)
             )
-        starts_at, ends_at = (_aware("windows", instant) for instant in window)
+        starts_at, ends_at = (inputs.aware("windows", instant) for instant in window)
         if ends_at <= starts_at:
             raise InvalidError(
                 "a window must end after it starts", field="windows", value=_span(window)
@@ -503,82 +462,6 @@ def _lock(session: Session, request: ServiceRequest) -> None:
     """Re-read the request under a row lock, so that two agents acting on it at once do not
     both see it pending (SQLite, which locks the whole database on write, ignores the lock)."""
     session.refresh(request, with_for_update=True)
-
-
-def _by_code(session: Session, model: type[Row], field: str, code: str) -> Row:
-    found = session.exec(
-        select(model).where(col(model.code) == code)  # type: ignore[attr-defined]
-    ).first()
-    if found is None:
-        what = field.removesuffix("_code")
-        raise NotFoundError(f"{what} {code!r} does not exist", field=field, value=code)
-    return found
-
-
-def _validated(model: type[Row], values: dict[str, Any]) -> Row:
-    """A row built through validation, its first complaint raised as an InvalidError."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        field = ".".join(str(part) for part in error["loc"]) or None
-        raise InvalidError(
-            f"{field}: {error['msg']}", field=field, value=error.get("input")
-        ) from None
-
-
-def _member(enum: type[Enum], field: str, value: Any) -> Enum:
-    try:
-        return enum(value)
-    except ValueError:
-        choices = ", ".join(member.value for member in enum)
-        raise InvalidError(
-            f"{field} {value!r} is not one of {choices}", field=field, value=value
-        ) from None
-
-
-def _text(field: str, value: Any, *, limit: int | None = None) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidError(f"{field} must not be empty", field=field, value=value)
-    if limit is not None and len(value) > limit:
-        raise InvalidError(
-            f"{field} is longer than {limit} characters", field=field, value=value[:limit]
-        )
-    return value.strip()
-
-
-def _whole(field: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise InvalidError(
-            f"{field} {value!r} is not a whole number in {low}..{high}", field=field, value=value
-        )
-
-
-def _coordinate(field: str, value: Any, limit: int) -> float:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not -limit <= value <= limit
-    ):
-        raise InvalidError(
-            f"{field} {value!r} is outside -{limit}..{limit}", field=field, value=value
-        )
-    return float(value)
-
-
-def _aware(field: str, value: Any) -> datetime:
-    if not isinstance(value, datetime) or value.utcoffset() is None:
-        raise InvalidError(
-            f"{field} must be an aware datetime (with a UTC offset)", field=field, value=str(value)
-        )
-    return value.astimezone(UTC)
-
-
-def _day(field: str, value: Any) -> date:
-    # A datetime is a date too, and would silently drop its time and zone.
-    if isinstance(value, datetime) or not isinstance(value, date):
-        raise InvalidError(f"{field} must be a date", field=field, value=str(value))
-    return value
 
 
 def _span(window: Sequence[datetime]) -> str:

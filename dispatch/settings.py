@@ -94,6 +94,18 @@ class Settings(BaseSettings):
     login_window_seconds: Annotated[int, Field(ge=1, le=86400)] = Field(
         300, description="Window over which failed logins are counted."
     )
+    max_plan_visits: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        5000, description="Largest number of open visits one API planning request may take on."
+    )
+    max_plan_seconds: Annotated[int, Field(ge=1, le=3600)] = Field(
+        300, description="Largest solver time limit an API planning request may ask for."
+    )
+    max_upload_bytes: Annotated[int, Field(ge=1024, le=1 << 30)] = Field(
+        2 * 1024 * 1024, description="Largest CSV upload the API accepts (413 beyond)."
+    )
+    max_import_rows: Annotated[int, Field(ge=1, le=1_000_000)] = Field(
+        5000, description="Largest number of rows one CSV import may carry."
+    )
     log_level: str = Field("info", description="Log level of the server and CLI.")
     seed_dir: str | None = Field(
         None,

@@ -73,3 +73,13 @@ def check(sqltext: str, name: str) -> sa.CheckConstraint:
 
 def in_range(column: str, low: Any, high: Any) -> sa.CheckConstraint:
     return check(f"{column} >= {low} AND {column} <= {high}", f"{column}_range")
+
+
+def optimistic_lock(table: type[SQLModel], *, manual: bool = False) -> dict[str, Any]:
+    """Mapper arguments that make every UPDATE of ``table`` check its ``revision`` column, so a
+    write based on a stale read fails (StaleDataError) instead of silently overwriting.
+    ``manual``: the code bumps ``revision`` itself, once per logical change."""
+    args: dict[str, Any] = {"version_id_col": table.__table__.c.revision}  # type: ignore[attr-defined]
+    if manual:
+        args["version_id_generator"] = False
+    return args

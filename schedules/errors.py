@@ -29,3 +29,7 @@ class InvalidError(DomainError):
 
 class UnavailableError(DomainError):
     """A service the request needs (database, broker) is down; retrying later may work."""
+
+
+class TooLargeError(InvalidError):
+    """The input is larger than the configured limit (rows, bytes, visits to plan)."""

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from schedules.db import UTCDateTime, check, enum_type, in_range, utcnow
+from schedules.db import UTCDateTime, check, enum_type, in_range, optimistic_lock, utcnow
 
 MINUTES_PER_DAY = 24 * 60
 
@@ -125,6 +127,13 @@ class Contract(SQLModel, table=True):
     valid_from: date
     valid_to: date | None = None
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
 
 
 class WeeklyHours(SQLModel):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Response, 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
-from api import idempotency
+from api import conditional, idempotency
 from api.auth import require
 from api.deps import SessionDep
 from dispatch import field, ledger
@@ -195,7 +195,7 @@ def report_status(
     session: SessionDep,
     user: TechnicianUser,
     response: Response,
-    if_match: Annotated[str | None, Header(description="The visit's revision (ETag).")] = None,
+    if_match: conditional.IfMatch = None,
     idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
 ) -> Response | None:
     print_ = idempotency.fingerprint("POST", f"/me/visits/{code}/status", report)
@@ -203,11 +203,7 @@ def report_status(
     if replay is not None:
         return replay
     visit = _mine(session, user, code)
-    if if_match is not None and if_match.strip('"W/') != str(visit.revision):
-        raise HTTPException(
-            status.HTTP_412_PRECONDITION_FAILED,
-            f"visit {code} is at revision {visit.revision}, not {if_match}; reload it",
-        )
+    conditional.check(if_match, visit.revision, f"visit {code}")
     position = (
         (report.lat, report.lon) if report.lat is not None and report.lon is not None else None
     )
@@ -223,7 +219,7 @@ def report_status(
     if report.summary:
         visit.notes = f"{visit.notes}\n{report.summary}" if visit.notes else report.summary
     session.flush()
-    response.headers["ETag"] = f'"{visit.revision}"'
+    conditional.tag(response, visit.revision)
     idempotency.finish(session, user, idempotency_key, 204, {"ETag": response.headers["ETag"]})
     return None
 

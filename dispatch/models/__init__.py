@@ -14,7 +14,7 @@ from schedules.models import (
 from .customers import Customer, Site, SiteAccessHours
 from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, WebhookSubscription
 from .field import RouteLock, TechnicianPosition, TrackingLink
-from .plans import Plan, PlanStatus, PlanStop, PlanUnassigned
+from .plans import JobStatus, Plan, PlanningJob, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
 from .users import IdempotencyRecord, RefreshToken, Role, User
 from .work import (
@@ -41,12 +41,14 @@ __all__ = [
     "EventTopic",
     "Holiday",
     "IdempotencyRecord",
+    "JobStatus",
     "MaterialUsage",
     "OutboxEvent",
     "Plan",
     "PlanStatus",
     "PlanStop",
     "PlanUnassigned",
+    "PlanningJob",
     "QuotaEntry",
     "RefreshToken",
     "Region",

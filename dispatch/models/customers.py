@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from schedules.db import UTCDateTime, in_range, utcnow
+from schedules.db import UTCDateTime, in_range, optimistic_lock, utcnow
 from schedules.models import WeeklyHours, weekly_hours_checks
 
 
@@ -20,6 +22,13 @@ class Customer(SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     email: str | None = Field(default=None, max_length=254)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
 
 
 class Site(SQLModel, table=True):
@@ -46,6 +55,13 @@ class Site(SQLModel, table=True):
     contact_phone: str | None = Field(default=None, max_length=32)
     access_notes: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
 
 
 class SiteAccessHours(WeeklyHours, table=True):

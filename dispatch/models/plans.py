@@ -91,3 +91,45 @@ class PlanUnassigned(SQLModel, table=True):
     detail: str = Field(default="", sa_type=sa.Text)
     # The numbers behind the reason (e.g. needed_seconds and remaining_seconds of a quota).
     figures: dict[str, int] = Field(default_factory=dict, sa_type=sa.JSON)
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class PlanningJob(SQLModel, table=True):
+    """A planning run requested over the API: what to plan, how far it got, and its plans.
+    Kept in the database so any API process can report on it."""
+
+    __tablename__ = "planning_job"
+    __table_args__ = (
+        check("days >= 1 AND days <= 31", "days_range"),
+        check("progress >= 0 AND progress <= 1", "progress_range"),
+        check("time_limit_seconds > 0", "time_limit_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # None: every region.
+    region_id: int | None = Field(
+        default=None, foreign_key="region.id", ondelete="RESTRICT", index=True
+    )
+    starts_on: date
+    days: int = 1
+    strategy: str = Field(default="optimised", max_length=32)
+    time_limit_seconds: int = 30
+    publish: bool = False
+    status: JobStatus = Field(
+        default=JobStatus.queued, sa_type=enum_type(JobStatus, "status"), index=True
+    )
+    progress: float = 0.0
+    # What it is doing now, or why it failed.
+    message: str = Field(default="", max_length=500)
+    plan_ids: list[int] = Field(default_factory=list, sa_type=sa.JSON)
+    result: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    requested_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from schedules.db import UTCDateTime, check, in_range, utcnow
+from schedules.db import UTCDateTime, check, in_range, optimistic_lock, utcnow
 
 
 class Region(SQLModel, table=True):
@@ -26,6 +28,13 @@ class Region(SQLModel, table=True):
     avg_speed_kmh: float = 30.0
     detour_factor: float = 1.3
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
 
 
 class Skill(SQLModel, table=True):
@@ -60,6 +69,13 @@ class Technician(SQLModel, table=True):
     hourly_cost_cents: int = 0
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
 
 
 class TechnicianSkill(SQLModel, table=True):

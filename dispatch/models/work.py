@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from schedules.db import UTCDateTime, check, enum_type, in_range, utcnow
+from schedules.db import UTCDateTime, check, enum_type, in_range, optimistic_lock, utcnow
 
 
 class Channel(StrEnum):
@@ -90,6 +92,13 @@ class ServiceRequest(SQLModel, table=True):
     sla_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
+    # Optimistic locking: every UPDATE checks and bumps it; the API's ETag reads it.
+    revision: int = 1
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls)
+
 
 class Visit(SQLModel, table=True):
     """One on-site appointment for an escalated request, at the request's site."""
@@ -147,12 +156,17 @@ class Visit(SQLModel, table=True):
     # Position in the technician's route of its day when pinned there (0 = first).
     pinned_position: int | None = None
     notes: str | None = Field(default=None, sa_type=sa.Text)
-    # Bumped on every change; the API's ETag and optimistic locking read it.
+    # Bumped once per logical change by the code that makes it; every UPDATE checks it
+    # (optimistic locking), and the API's ETag reads it.
     revision: int = 1
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(
         default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs={"onupdate": utcnow}
     )
+
+    @declared_attr  # type: ignore[misc]
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return optimistic_lock(cls, manual=True)
 
 
 class VisitSkill(SQLModel, table=True):

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from dispatch import geocoding, intake
+from dispatch import geocoding, inputs, intake
 from dispatch.geocoding import NominatimGeocoder
 from dispatch.intake import NewSite
 from dispatch.models import (
@@ -729,10 +729,10 @@ def test_a_code_taken_meanwhile_is_skipped(
     insert is retried in a savepoint with the next code, keeping the rest of the work."""
     _, site, contract = _setting(session)
     taken = _register(session, site, contract)
-    real = intake.next_code
+    real = inputs.next_code
     answers = iter([taken.code])
     monkeypatch.setattr(
-        intake,
+        inputs,
         "next_code",
         lambda *args: next(answers, None) or real(*args),
     )

@@ -1,0 +1,7 @@
+"""Dispatchers' API: reports."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(prefix="/api/v1")
