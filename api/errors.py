@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,6 +25,9 @@ from schedules.errors import (
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
+# SQLite (WAL) refuses to let a transaction write after another committed since it read: the
+# same lost-update race optimistic locking catches on PostgreSQL.
+SQLITE_BUSY_SNAPSHOT = 517
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotFoundError, 404),
     (TooLargeError, 413),
@@ -84,7 +87,9 @@ async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
 async def _domain(request: Request, exc: DomainError) -> JSONResponse:
     status = next((code for kind, code in STATUS_OF if isinstance(exc, kind)), 400)
     extra: dict[str, Any] = {}
-    if exc.field is not None:
+    if exc.errors:
+        extra["errors"] = exc.errors
+    elif exc.field is not None:
         extra["errors"] = [{"field": exc.field, "value": exc.value, "message": exc.message}]
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     return problem(
@@ -98,6 +103,8 @@ async def _domain(request: Request, exc: DomainError) -> JSONResponse:
 
 
 async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
+    if getattr(exc.orig, "sqlite_errorcode", None) == SQLITE_BUSY_SNAPSHOT:
+        return await _stale(request, exc)  # type: ignore[arg-type]
     if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
         return await _unexpected(request, exc)
     log.warning("database unavailable: %s", exc.orig)
@@ -107,6 +114,34 @@ async def _database_down(request: Request, exc: DBAPIError) -> JSONResponse:
         "the database is not reachable; retry shortly",
         instance=request.url.path,
         headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+def _constraint(exc: IntegrityError) -> tuple[bool, str]:
+    """Whether the database refused a duplicate (rather than another rule), and the rule's
+    name as the driver reports it (constraint names follow schedules.db's convention)."""
+    orig = exc.orig
+    diag = getattr(orig, "diag", None)
+    if diag is not None:  # PostgreSQL
+        return getattr(orig, "sqlstate", "") == "23505", diag.constraint_name or str(orig)
+    message = str(orig)  # SQLite: "UNIQUE constraint failed: site.code"
+    return message.startswith("UNIQUE"), message.split(": ", 1)[-1]
+
+
+async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+    # The domain checks what it can first; this is the database's own refusal of a rule it
+    # enforces (a check constraint, a duplicate raced in by another request).
+    duplicate, rule = _constraint(exc)
+    if duplicate:
+        return problem(
+            409, "Conflict", f"this duplicates an existing one ({rule})", instance=request.url.path
+        )
+    return problem(
+        422,
+        "Invalid",
+        f"the change breaks the rule {rule}",
+        instance=request.url.path,
+        errors=[{"field": rule, "value": None, "message": "constraint violated"}],
     )
 
 
@@ -129,6 +164,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
+    app.add_exception_handler(IntegrityError, _integrity)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database_down)  # type: ignore[arg-type]
     app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -8,11 +8,21 @@ from typing import Any
 class DomainError(Exception):
     """A request the domain refuses; ``api/errors.py`` maps subclasses to HTTP statuses."""
 
-    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
         self.value = value
+        # Several faults at once (e.g. every bad row of an import), each a dict naming at least
+        # its field, value and message; the API lists them all.
+        self.errors = errors or []
 
 
 class NotFoundError(DomainError):
