@@ -335,3 +335,37 @@ def unlock_route(session: Session, technician: Technician, day: date) -> None:
         )
     session.delete(lock)
     session.flush()
+
+
+def amend(session: Session, visit: Visit, changes: dict[str, object]) -> Visit:
+    """Change what a visit needs — its duration, its days, its notes — before it is under way.
+    A planned visit keeps its place until the next plan, which sees the new values; a pin
+    outside the new days is refused rather than silently dropped."""
+    _movable(visit)
+    merged = visit.model_dump() | changes
+    duration = merged["duration_minutes"]
+    if isinstance(duration, bool) or not isinstance(duration, int) or not 0 < duration <= 1440:
+        raise InvalidError(
+            f"duration_minutes {duration!r} is not in 1..1440",
+            field="duration_minutes",
+            value=duration,
+        )
+    earliest, due = merged["earliest_date"], merged["due_date"]
+    if not isinstance(earliest, date) or not isinstance(due, date) or due < earliest:
+        raise InvalidError(
+            f"due_date {due} is before earliest_date {earliest}",
+            field="due_date",
+            value=str(due),
+        )
+    pinned = visit.pinned_date
+    if pinned is not None and not earliest <= pinned <= due:
+        raise ConflictError(
+            f"visit {visit.code} is pinned to {pinned}, outside {earliest}..{due}; unpin it first",
+            field="earliest_date" if pinned < earliest else "due_date",
+            value=str(earliest if pinned < earliest else due),
+        )
+    for name, value in changes.items():
+        setattr(visit, name, value)
+    visit.revision += 1
+    session.flush()
+    return visit

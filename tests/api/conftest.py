@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from api.app import create_app
 from dispatch import accounts, db
-from dispatch.models import Customer, Role, Urgency, Visit
+from dispatch.models import BusinessHours, Customer, Role, Urgency, Visit
 from dispatch.planning import plan_region, publish
 from dispatch.settings import Settings
 from routing import SolveParams
@@ -52,6 +52,11 @@ def world(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Wo
     digest = accounts.hash_password(PASSWORD)
     with db.transaction(engine) as session:
         region = make_region(session, timezone="Europe/Moscow")
+        # Business hours Mon-Fri 09:00-18:00, so business-hours SLA clocks can run.
+        session.add_all(
+            BusinessHours(region_id=region.id, weekday=d, opens_minute=540, closes_minute=1080)  # type: ignore[arg-type]
+            for d in range(5)
+        )
         tom = make_working_technician(session, region=region, code="T-TOM")
         tim = make_working_technician(session, region=region, code="T-TIM", home_lat=55.9)
         for username, role, tech in (
