@@ -82,6 +82,8 @@ class Day(BaseModel):
 
 
 class StatusReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     status: Literal["en_route", "on_site", "completed", "failed"]
     at: datetime | None = Field(None, description="When it happened; default: now.")
     lat: float | None = Field(None, ge=-90, le=90)
@@ -90,6 +92,8 @@ class StatusReport(BaseModel):
 
 
 class Position(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
     at: datetime | None = None
