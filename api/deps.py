@@ -9,7 +9,10 @@ import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlmodel import Session
 
+from dispatch import db
 from dispatch.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_settings(request: Request) -> Settings:
@@ -20,9 +23,13 @@ def get_engine(request: Request) -> sa.Engine:
     return request.app.state.engine
 
 
-def get_session(engine: Annotated[sa.Engine, Depends(get_engine)]) -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the route returns, rolled back if it
-    raises, so a failed mutation leaves nothing half-written."""
+    raises, so a failed mutation leaves nothing half-written. Requests that may write start
+    as writers, so concurrent edits queue instead of failing on SQLite."""
+    engine = request.app.state.engine
+    if request.method not in SAFE_METHODS:
+        engine = db.writers(engine)
     with Session(engine, expire_on_commit=False) as session, session.begin():
         yield session
 

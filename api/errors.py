@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +28,8 @@ RETRY_AFTER_SECONDS = 5
 # SQLite (WAL) refuses to let a transaction write after another committed since it read: the
 # same lost-update race optimistic locking catches on PostgreSQL.
 SQLITE_BUSY_SNAPSHOT = 517
+# How much of a refused value an error echoes back.
+MAX_ECHO = 200
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
     (NotFoundError, 404),
     (TooLargeError, 413),
@@ -57,13 +59,20 @@ def problem(
     )
 
 
+def _short(value: Any) -> Any:
+    """``value`` as given when small; otherwise the start of its repr, so that a huge input is
+    named without being echoed back whole."""
+    shown = repr(value)
+    return value if len(shown) <= MAX_ECHO else shown[:MAX_ECHO] + "..."
+
+
 def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(str(part) for part in loc)
 
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     errors = [
-        {"field": _field_path(e["loc"]), "value": e.get("input"), "message": e["msg"]}
+        {"field": _field_path(e["loc"]), "value": _short(e.get("input")), "message": e["msg"]}
         for e in exc.errors()
     ]
     first = errors[0] if errors else {"field": "?", "value": None, "message": "invalid"}
@@ -145,6 +154,18 @@ async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
     )
 
 
+async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
+    # A value the column's type cannot hold (a number past its integer range on PostgreSQL).
+    log.info("value refused by the database: %s", exc.orig)
+    return problem(
+        422,
+        "Invalid",
+        "a value is out of range for where it is stored",
+        instance=request.url.path,
+        errors=[{"field": "?", "value": None, "message": str(exc.orig).splitlines()[0]}],
+    )
+
+
 async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
     # Optimistic locking: the row changed between this request's read and its write.
     return problem(
@@ -165,6 +186,7 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]
     app.add_exception_handler(DomainError, _domain)  # type: ignore[arg-type]
     app.add_exception_handler(IntegrityError, _integrity)  # type: ignore[arg-type]
+    app.add_exception_handler(DataError, _out_of_range)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database_down)  # type: ignore[arg-type]
     app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

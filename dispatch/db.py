@@ -16,6 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 log = logging.getLogger(__name__)
+WRITER_OPTION = "dispatch_sqlite_immediate"
 
 
 def make_engine(url: str, **kwargs: Any) -> sa.Engine:
@@ -45,7 +46,19 @@ def _configure_sqlite(engine: sa.Engine, *, in_memory: bool) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # A transaction that reads and then writes must take the write lock up front: SQLite
+        # cannot upgrade a reader while another writer is busy, and fails it at once instead
+        # of waiting (writers() asks for this).
+        immediate = connection.get_execution_options().get(WRITER_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writers(engine: sa.Engine) -> sa.Engine:
+    """``engine`` for transactions that will write: on SQLite they queue for the write lock
+    from their first statement (waiting up to the busy timeout); elsewhere the same engine."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    return engine.execution_options(**{WRITER_OPTION: True})
 
 
 @contextmanager

@@ -131,7 +131,12 @@ def aware(field: str, value: Any) -> datetime:
         raise InvalidError(
             f"{field} must be an aware datetime (with a UTC offset)", field=field, value=str(value)
         )
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # an offset that pushes year 1 or 9999 off the calendar
+        raise InvalidError(
+            f"{field} is outside the calendar", field=field, value=str(value)
+        ) from None
 
 
 def day(field: str, value: Any) -> date:

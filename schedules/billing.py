@@ -326,18 +326,23 @@ def money(cents: int) -> str:
     return str(Decimal(cents).scaleb(-2))
 
 
+MIN_YEAR, MAX_YEAR = 1900, 9998
+
+
 def parse_period_label(label: str) -> tuple[QuotaPeriod, date]:
     """The kind and first local day of a period label: "2026-11" (month) or "2026-W48" (ISO
     week), the inverse of ``Period.label``."""
     try:
-        if match := _MONTH.fullmatch(label):
+        # Years at the ends of the calendar have no next period to end at.
+        if (match := _MONTH.fullmatch(label)) and MIN_YEAR <= int(match[1]) <= MAX_YEAR:
             return QuotaPeriod.month, date(int(match[1]), int(match[2]), 1)
-        if match := _WEEK.fullmatch(label):
+        if (match := _WEEK.fullmatch(label)) and MIN_YEAR <= int(match[1]) <= MAX_YEAR:
             return QuotaPeriod.week, date.fromisocalendar(int(match[1]), int(match[2]), 1)
     except ValueError:
         pass
     raise InvalidError(
-        f"period {label!r} is not a month like 2026-11 or an ISO week like 2026-W48",
+        f"period {label!r} is not a month like 2026-11 or an ISO week like 2026-W48 "
+        f"(years {MIN_YEAR}..{MAX_YEAR})",
         field="period",
         value=label,
     )
