@@ -1,7 +1,841 @@
-"""Dispatchers' API: planning."""
+"""Dispatchers' API: planning — plan requests run as jobs, plans and their publication, re-plans,
+manual moves and route locks, and a region's day as a board, unassigned visits and GeoJSON."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
 
-router = APIRouter(prefix="/api/v1")
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
+from sqlmodel import Session, col, select
+
+import routing
+from api import conditional, idempotency
+from api.auth import bearer, current_user, require
+from api.deps import EngineDep, SessionDep, SettingsDep
+from api.listing import Page, PagingDep, page
+from api.schemas import planning as s
+from dispatch import db, inputs, jobs, moves, planning
+from dispatch.adapter import Horizon
+from dispatch.models import (
+    CalendarException,
+    Contract,
+    Holiday,
+    Plan,
+    PlanningJob,
+    PlanStatus,
+    PlanUnassigned,
+    Region,
+    Role,
+    RouteLock,
+    ServiceRequest,
+    Site,
+    Technician,
+    User,
+    Visit,
+    VisitStatus,
+    WorkPattern,
+)
+from dispatch.replan import replan_day
+from schedules.calendars import CalendarChange, Pattern, ShiftSpan, expand_shifts
+from schedules.errors import InvalidError, NotFoundError, UnavailableError
+from schedules.periods import local_day
+
+_staff = require(Role.dispatcher, Role.admin)
+Dispatcher = Annotated[User, Depends(_staff)]
+REFUSED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not signed in"},
+    403: {"description": "Not a dispatcher or an admin"},
+}
+STAFF = [Depends(_staff)]
+router = APIRouter(prefix="/api/v1", tags=["planning"], responses=REFUSED)
+NOT_FOUND = {404: {"description": "No such region, plan, job, visit or technician"}}
+INVALID = {422: {"description": "A field breaks a rule; the field and value are named"}}
+BAD_BODY = {400: {"description": "The body is not JSON"}}
+MOVE = {
+    **NOT_FOUND,
+    **INVALID,
+    409: {"description": "The visit is under way, a route is locked, or it changed meanwhile"},
+    412: {"description": "If-Match names an older revision of the visit"},
+}
+IDEMPOTENCY = Header(
+    alias="Idempotency-Key",
+    description="Retries with the same key get the first answer and queue one job.",
+)
+# The stops a day shows: everything planned and not cancelled.
+SHOWN = (
+    VisitStatus.scheduled,
+    VisitStatus.dispatched,
+    VisitStatus.en_route,
+    VisitStatus.on_site,
+    VisitStatus.completed,
+    VisitStatus.failed,
+)
+DayQuery = Annotated[
+    date | None,
+    Query(
+        alias="date",
+        ge=s.EARLIEST,
+        le=s.LATEST,
+        description="Local day; default: today in the region.",
+    ),
+]
+DayPath = Annotated[date, Path(ge=s.EARLIEST, le=s.LATEST, description="Local day.")]
+# Ids are 32-bit integers in the database.
+Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = "application/geo+json"
+
+
+def _staff_apart(
+    engine: EngineDep, settings: SettingsDep, token: Annotated[str | None, Depends(bearer)]
+) -> User:
+    """The signed-in dispatcher or admin, read in a transaction of its own: a request that
+    commits its own writes before answering must not hold the request's transaction (on
+    SQLite its write lock) meanwhile."""
+    with db.transaction(engine) as session:
+        return _staff(current_user(session, settings, token))
+
+
+def executor_of(request: Request) -> jobs.Executor:
+    return request.app.state.executor
+
+
+# Jobs and plans -------------------------------------------------------------------------------
+
+
+def _job(session: Session, job: PlanningJob) -> s.JobRead:
+    region = session.get(Region, job.region_id) if job.region_id is not None else None
+    user = session.get(User, job.requested_by) if job.requested_by is not None else None
+    return s.JobRead(
+        id=job.id,  # type: ignore[arg-type]
+        status=job.status,
+        region=region.code if region else None,
+        starts_on=job.starts_on,
+        days=job.days,
+        strategy=job.strategy,
+        time_limit_seconds=job.time_limit_seconds,
+        publish=job.publish,
+        progress=job.progress,
+        message=job.message,
+        plans=[f"/api/v1/plans/{plan_id}" for plan_id in job.plan_ids],
+        plan_ids=job.plan_ids,
+        result=job.result,
+        requested_by=user.username if user else None,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+@router.post(
+    "/plans",
+    status_code=202,
+    response_model=s.JobRead,
+    summary="Request a plan: queued as a job",
+    responses={
+        202: {
+            "headers": {
+                "Location": {"description": "The job to poll.", "schema": {"type": "string"}}
+            }
+        },
+        **NOT_FOUND,
+        409: {"description": "A request with this Idempotency-Key is still being processed"},
+        413: {"description": "The plan would take on more open visits than allowed"},
+        **INVALID,
+        503: {"description": "Jobs cannot be started now (the server is stopping)"},
+        **BAD_BODY,
+    },
+)
+def request_plan(
+    body: s.PlanCreate,
+    user: Annotated[User, Depends(_staff_apart)],
+    engine: EngineDep,
+    settings: SettingsDep,
+    executor: Annotated[jobs.Executor, Depends(executor_of)],
+    response: Response,
+    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+) -> Response | s.JobRead:
+    """Plan one region (or every region) from a local day for some days; the answer is the
+    queued job at once. Poll its Location until it has succeeded or failed."""
+    # Its own transaction, committed before the job is handed over, so the executor finds it.
+    with db.transaction(db.writers(engine)) as session:
+        replay = idempotency.begin(
+            session, user, idempotency_key, idempotency.fingerprint("POST", "/plans", body)
+        )
+        if replay is not None:
+            return replay
+        job = jobs.request_plan(
+            session,
+            region_code=body.region,
+            starts_on=body.starts_on,
+            days=body.days,
+            strategy=body.strategy,
+            time_limit_seconds=body.time_limit_seconds,
+            publish=body.publish,
+            requested_by=user.id,
+            settings=settings,
+        )
+        accepted = _job(session, job)
+        location = f"/api/v1/jobs/{job.id}"
+        idempotency.finish(
+            session,
+            user,
+            idempotency_key,
+            202,
+            {"Location": location, "content-type": "application/json"},
+            accepted.model_dump_json(),
+        )
+    try:
+        executor.submit(accepted.id)
+    except Exception as error:
+        jobs.fail(engine, accepted.id, f"the job could not be started: {error}")
+        raise UnavailableError(
+            "planning jobs cannot be started now; retry shortly", field="job", value=accepted.id
+        ) from error
+    response.headers["Location"] = location
+    return accepted
+
+
+@router.get(
+    "/jobs/{job_id}",
+    dependencies=STAFF,
+    response_model=s.JobRead,
+    summary="A planning job",
+    responses=NOT_FOUND,
+)
+def get_job(job_id: Id, session: SessionDep) -> s.JobRead:
+    job = session.get(PlanningJob, job_id)
+    if job is None:
+        raise NotFoundError(f"job {job_id} does not exist", field="job", value=job_id)
+    return _job(session, job)
+
+
+def _summary(stats: dict[str, Any]) -> s.PlanSummary:
+    counts = ("visits", "technicians", "assigned", "unassigned", "routes")
+    figures = ("travel_km", "travel_hours", "late_minutes")
+    return s.PlanSummary(
+        **{name: stats.get(name, 0) for name in (*counts, *figures)},
+        unassigned_by_reason=stats.get("unassigned_by_reason", {}),
+    )
+
+
+def _plan(plan: Plan, region: str) -> s.PlanRead:
+    return s.PlanRead(
+        **plan.model_dump(exclude={"region_id", "stats"}),
+        region=region,
+        summary=_summary(plan.stats),
+    )
+
+
+def _detail(session: Session, plan: Plan) -> s.PlanDetail:
+    region = session.get_one(Region, plan.region_id).code
+    stats = plan.stats
+    return s.PlanDetail(
+        **_plan(plan, region).model_dump(),
+        utilisation=stats.get("utilisation", {}),
+        sla_late=stats.get("sla_late", []),
+        quotas=stats.get("quotas", {}),
+    )
+
+
+def _plan_by_id(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise NotFoundError(f"plan {plan_id} does not exist", field="plan", value=plan_id)
+    return plan
+
+
+@router.get(
+    "/plans",
+    dependencies=STAFF,
+    response_model=Page[s.PlanRead],
+    summary="Plans, newest first",
+    responses={**NOT_FOUND, **INVALID},
+)
+def list_plans(
+    session: SessionDep,
+    paging: PagingDep,
+    region: Annotated[str | None, Query(max_length=16, description="Region code.")] = None,
+    starts_on: Annotated[date | None, Query(description="First local day.")] = None,
+    plan_status: Annotated[PlanStatus | None, Query(alias="status")] = None,
+) -> Page[s.PlanRead]:
+    statement = select(Plan, Region.code).join(Region, col(Region.id) == Plan.region_id)
+    if region is not None:
+        statement = statement.where(Plan.region_id == planning.region_by_code(session, region).id)
+    if starts_on is not None:
+        statement = statement.where(Plan.starts_on == starts_on)
+    if plan_status is not None:
+        statement = statement.where(Plan.status == plan_status)
+    return page(
+        session,
+        statement,
+        paging,
+        sortable={
+            "created_at": Plan.created_at,
+            "starts_on": Plan.starts_on,
+            "version": Plan.version,
+            "status": Plan.status,
+            "region": Region.code,
+        },
+        default="-created_at",
+        tiebreak=col(Plan.id),
+        read=lambda row: _plan(row[0], row[1]),
+    )
+
+
+@router.get(
+    "/plans/{plan_id}",
+    dependencies=STAFF,
+    response_model=s.PlanDetail,
+    summary="A plan with its statistics",
+    responses=NOT_FOUND,
+)
+def get_plan(plan_id: Id, session: SessionDep) -> s.PlanDetail:
+    return _detail(session, _plan_by_id(session, plan_id))
+
+
+@router.post(
+    "/plans/{plan_id}/publish",
+    dependencies=STAFF,
+    response_model=s.PublishRead,
+    summary="Publish a draft plan",
+    responses={
+        **NOT_FOUND,
+        409: {"description": "Not a draft, or its visits changed since it was made"},
+    },
+)
+def publish_plan(plan_id: Id, session: SessionDep) -> s.PublishRead:
+    """The plan goes in force: visits take its technicians and times, the plans it overlaps
+    are superseded, the quota ledger and customers' arrival windows follow."""
+    done = planning.publish(session, _plan_by_id(session, plan_id))
+    region = session.get_one(Region, done.plan.region_id).code
+    return s.PublishRead(
+        plan=_plan(done.plan, region),
+        superseded=[p.id for p in done.superseded],  # type: ignore[misc]
+        scheduled=done.scheduled,
+        unscheduled=done.unscheduled,
+        ledger_entries=done.ledger_entries,
+    )
+
+
+@router.post(
+    "/regions/{code}/replan",
+    dependencies=STAFF,
+    response_model=s.ReplanRead,
+    summary="Re-plan the rest of a region's day now",
+    responses={**NOT_FOUND, 409: {"description": "Its visits changed meanwhile"}, **INVALID},
+)
+def replan(
+    code: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    at: Annotated[
+        datetime | None, Query(description="The moment to re-plan from, with offset; now.")
+    ] = None,
+    seconds: Annotated[
+        float | None,
+        Query(
+            gt=0,
+            allow_inf_nan=False,
+            description="Solver budget; default and most: the replan time limit.",
+        ),
+    ] = None,
+    publish: Annotated[bool, Query(description="false: store a draft only.")] = True,
+) -> s.ReplanRead:
+    """Routes restart from where technicians are; visits under way stay first, visits about
+    to start keep their technician. Answers when the new plan is stored (and published)."""
+    region = planning.region_by_code(session, code)
+    now = datetime.now(UTC) if at is None else inputs.aware("at", at)
+    if not s.EARLIEST <= now.date() <= s.LATEST:
+        raise InvalidError(f"at {now.isoformat()} is outside the calendar", field="at", value=at)
+    limit = settings.replan_time_limit_seconds if seconds is None else seconds
+    if limit > settings.replan_time_limit_seconds:
+        raise InvalidError(
+            f"seconds {limit} is over the re-plan limit {settings.replan_time_limit_seconds}",
+            field="seconds",
+            value=limit,
+        )
+    done = replan_day(
+        session,
+        region,
+        local_day(now, region.timezone),
+        now,
+        params=routing.SolveParams(time_limit_seconds=limit),
+        publish=publish,
+    )
+    return s.ReplanRead(**_detail(session, done.plan).model_dump(), published=publish)
+
+
+# Manual moves -------------------------------------------------------------------------------
+
+
+def _visit(session: Session, code: str, if_match: str | None) -> Visit:
+    visit = inputs.by_code(session, Visit, "visit", code)
+    conditional.check(if_match, visit.revision, f"visit {code}")
+    return visit
+
+
+def _placements(session: Session, visits: list[Visit]) -> list[s.VisitPlacement]:
+    ids = {v.technician_id for v in visits} | {v.pinned_technician_id for v in visits}
+    codes = dict(
+        session.exec(
+            select(Technician.id, Technician.code).where(col(Technician.id).in_(ids))
+        ).all()
+    )
+    return [
+        s.VisitPlacement(
+            visit=v.code,
+            status=v.status,
+            technician=codes.get(v.technician_id),
+            planned_start=v.planned_start,
+            planned_end=v.planned_end,
+            pinned_technician=codes.get(v.pinned_technician_id),
+            pinned_date=v.pinned_date,
+            pinned_position=v.pinned_position,
+            revision=v.revision,
+        )
+        for v in visits
+    ]
+
+
+def _placed(session: Session, visit: Visit, response: Response) -> s.VisitPlacement:
+    conditional.tag(response, visit.revision)
+    return _placements(session, [visit])[0]
+
+
+@router.post(
+    "/visits/{code}/assign",
+    dependencies=STAFF,
+    response_model=s.MoveRead,
+    summary="Assign or move a visit to a technician's route",
+    responses={**MOVE, **BAD_BODY},
+)
+def assign(
+    code: str,
+    body: s.AssignRequest,
+    session: SessionDep,
+    response: Response,
+    if_match: conditional.IfMatch = None,
+) -> s.MoveRead:
+    """At a position, or where it adds the least travel; an assigned visit moves. Refused,
+    naming the rule and its numbers, when the route would break a skill, window, shift,
+    working-time or quota rule, or a route involved is locked."""
+    visit = _visit(session, code, if_match)
+    technician = inputs.by_code(session, Technician, "technician", body.technician)
+    moved = moves.assign(
+        session, visit, technician, body.date, position=body.position, pin=body.pin
+    )
+    return s.MoveRead(
+        visit=_placed(session, moved.visit, response), route=_placements(session, moved.route)
+    )
+
+
+@router.post(
+    "/visits/{code}/unassign",
+    dependencies=STAFF,
+    response_model=s.VisitPlacement,
+    summary="Take a visit off its route",
+    responses=MOVE,
+)
+def unassign(
+    code: str, session: SessionDep, response: Response, if_match: conditional.IfMatch = None
+) -> s.VisitPlacement:
+    return _placed(session, moves.unassign(session, _visit(session, code, if_match)), response)
+
+
+@router.post(
+    "/visits/{code}/pin",
+    dependencies=STAFF,
+    response_model=s.VisitPlacement,
+    summary="Keep a visit with a technician and day in later plans",
+    responses={**MOVE, **BAD_BODY},
+)
+def pin(
+    code: str,
+    body: s.PinRequest,
+    session: SessionDep,
+    response: Response,
+    if_match: conditional.IfMatch = None,
+) -> s.VisitPlacement:
+    """Without technician or date: where the visit is planned now."""
+    visit = _visit(session, code, if_match)
+    if body.technician is not None:
+        technician = inputs.by_code(session, Technician, "technician", body.technician)
+    elif visit.technician_id is not None:
+        technician = session.get_one(Technician, visit.technician_id)
+    else:
+        raise InvalidError(
+            f"visit {code} is not assigned; name the technician", field="technician", value=None
+        )
+    day = body.date
+    if day is None:
+        if visit.planned_start is None:
+            raise InvalidError(
+                f"visit {code} is not planned; name the date", field="date", value=None
+            )
+        day = local_day(visit.planned_start, _region_of(session, visit).timezone)
+    return _placed(session, moves.pin(session, visit, technician, day, body.position), response)
+
+
+@router.post(
+    "/visits/{code}/unpin",
+    dependencies=STAFF,
+    response_model=s.VisitPlacement,
+    summary="Let later plans place a visit freely again",
+    responses=MOVE,
+)
+def unpin(
+    code: str, session: SessionDep, response: Response, if_match: conditional.IfMatch = None
+) -> s.VisitPlacement:
+    return _placed(session, moves.unpin(session, _visit(session, code, if_match)), response)
+
+
+def _lock_read(session: Session, lock: RouteLock, technician: Technician) -> s.RouteLockRead:
+    by = session.get(User, lock.locked_by) if lock.locked_by is not None else None
+    return s.RouteLockRead(
+        technician=technician.code,
+        date=lock.day,
+        locked_by=by.username if by else None,
+        created_at=lock.created_at,
+    )
+
+
+@router.put(
+    "/routes/{technician}/{day}/lock",
+    dependencies=STAFF,
+    response_model=s.RouteLockRead,
+    summary="Lock a technician's route of a day against re-planning",
+    responses={**NOT_FOUND, **INVALID},
+)
+def lock_route(
+    technician: str, day: DayPath, session: SessionDep, user: Dispatcher
+) -> s.RouteLockRead:
+    """Later plans keep the route exactly as it is; locking a locked route changes nothing."""
+    tech = inputs.by_code(session, Technician, "technician", technician)
+    lock = session.get(RouteLock, (tech.id, day)) or moves.lock_route(
+        session, tech, day, by=user.id
+    )
+    return _lock_read(session, lock, tech)
+
+
+@router.delete(
+    "/routes/{technician}/{day}/lock",
+    dependencies=STAFF,
+    status_code=204,
+    summary="Unlock a technician's route of a day",
+    responses={404: {"description": "No such technician, or the route is not locked"}, **INVALID},
+)
+def unlock_route(technician: str, day: DayPath, session: SessionDep) -> None:
+    moves.unlock_route(session, inputs.by_code(session, Technician, "technician", technician), day)
+
+
+# A region's day ---------------------------------------------------------------------------
+
+
+def _region_of(session: Session, visit: Visit) -> Region:
+    return session.exec(
+        select(Region)
+        .join(Site, col(Site.region_id) == Region.id)
+        .join(ServiceRequest, col(ServiceRequest.site_id) == Site.id)
+        .where(ServiceRequest.id == visit.request_id)
+    ).one()
+
+
+@dataclass
+class _Stop:
+    visit: Visit
+    request: ServiceRequest
+    site: Site
+    contract: Contract
+    travel_seconds: int = 0
+    travel_metres: int = 0
+
+
+@dataclass
+class _Route:
+    technician: Technician
+    stops: list[_Stop]
+    back_seconds: int = 0
+    back_metres: int = 0
+
+
+def _routes(session: Session, region: Region, day: date) -> list[_Route]:
+    """Each technician of the region with their stops of local ``day`` as planned now (manual
+    moves included), in order, with legs timed by the region's travel model from home and
+    back home."""
+    horizon = Horizon.of(day, 1, region.timezone)
+    technicians = list(
+        session.exec(
+            select(Technician).where(Technician.region_id == region.id).order_by(Technician.code)
+        )
+    )
+    stops: dict[int, list[_Stop]] = defaultdict(list)
+    for row in session.exec(
+        select(Visit, ServiceRequest, Site, Contract)
+        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+        .join(Site, col(Site.id) == ServiceRequest.site_id)
+        .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
+        .where(
+            col(Visit.technician_id).in_([t.id for t in technicians]),
+            col(Visit.status).in_(SHOWN),
+            col(Visit.planned_start) >= horizon.origin,
+            col(Visit.planned_start) < horizon.end(),
+        )
+        .order_by(col(Visit.planned_start), col(Visit.code))
+    ):
+        stops[row[0].technician_id].append(_Stop(*row))  # type: ignore[index]
+    travel = routing.GreatCircle(region.avg_speed_kmh, region.detour_factor)
+    routes = []
+    for tech in technicians:
+        route = _Route(tech, stops[tech.id])  # type: ignore[index]
+        if not tech.active and not route.stops:
+            continue
+        if route.stops:
+            points = [routing.Location(tech.home_lat, tech.home_lon)]
+            points += [routing.Location(stop.site.lat, stop.site.lon) for stop in route.stops]
+            matrices = travel.matrices(points)
+            for k, stop in enumerate(route.stops):
+                stop.travel_seconds = int(matrices.seconds[k, k + 1])
+                stop.travel_metres = int(matrices.metres[k, k + 1])
+            route.back_seconds = int(matrices.seconds[len(route.stops), 0])
+            route.back_metres = int(matrices.metres[len(route.stops), 0])
+        routes.append(route)
+    return routes
+
+
+def _shifts(
+    session: Session, region: Region, ids: list[int], day: date
+) -> dict[int, list[ShiftSpan]]:
+    """Technicians' shifts of local ``day`` from their patterns, exceptions and the region's
+    holidays, as the planner sees them."""
+    patterns: dict[int, list[Pattern]] = defaultdict(list)
+    for p in session.exec(select(WorkPattern).where(col(WorkPattern.technician_id).in_(ids))):
+        patterns[p.technician_id].append(
+            Pattern(
+                p.weekday,
+                p.starts_minute,
+                p.ends_minute,
+                p.break_minutes,
+                p.break_earliest,
+                p.break_latest,
+            )
+        )
+    horizon = Horizon.of(day, 1, region.timezone)
+    changes: dict[int, list[CalendarChange]] = defaultdict(list)
+    for e in session.exec(
+        select(CalendarException).where(
+            col(CalendarException.technician_id).in_(ids),
+            CalendarException.ends_at > horizon.origin - timedelta(days=1),
+            CalendarException.starts_at < horizon.end() + timedelta(days=1),
+        )
+    ):
+        changes[e.technician_id].append(CalendarChange(e.kind.value, e.starts_at, e.ends_at))
+    holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
+    return {
+        i: expand_shifts(patterns[i], changes[i], holidays, region.timezone, day, day) for i in ids
+    }
+
+
+def _board_stop(sequence: int, stop: _Stop) -> s.BoardStop:
+    v, deadline = stop.visit, stop.request.sla_due_at
+    return s.BoardStop(
+        sequence=sequence,
+        visit=v.code,
+        status=v.status,
+        planned_start=v.planned_start,  # type: ignore[arg-type]
+        planned_end=v.planned_end,  # type: ignore[arg-type]
+        arrival_window=s.Window(starts_at=v.eta_earliest, ends_at=v.eta_latest)
+        if v.eta_earliest and v.eta_latest
+        else None,
+        travel_seconds=stop.travel_seconds,
+        travel_metres=stop.travel_metres,
+        site=stop.site.name,
+        lat=stop.site.lat,
+        lon=stop.site.lon,
+        tier=stop.contract.tier,
+        late=deadline is not None and v.planned_start > deadline,  # type: ignore[operator]
+        pinned=v.pinned_technician_id is not None,
+        revision=v.revision,
+    )
+
+
+def _technician_day(route: _Route, shifts: list[ShiftSpan], locked: bool) -> s.TechnicianDay:
+    tech = route.technician
+    shift_minutes = sum(
+        int((x.ends_at - x.starts_at).total_seconds()) // 60 - sum(b.minutes for b in x.breaks)
+        for x in shifts
+    )
+    work = sum(
+        int((x.visit.planned_end - x.visit.planned_start).total_seconds()) // 60  # type: ignore[operator]
+        for x in route.stops
+    )
+    return s.TechnicianDay(
+        technician=tech.code,
+        name=tech.name,
+        home_lat=tech.home_lat,
+        home_lon=tech.home_lon,
+        locked=locked,
+        shifts=[
+            s.ShiftRead(
+                starts_at=x.starts_at,
+                ends_at=x.ends_at,
+                breaks=[
+                    s.BreakWindow(minutes=b.minutes, earliest=b.earliest, latest=b.latest)
+                    for b in x.breaks
+                ],
+            )
+            for x in shifts
+        ],
+        stops=[_board_stop(k, stop) for k, stop in enumerate(route.stops)],
+        totals=s.DayTotals(
+            stops=len(route.stops),
+            travel_seconds=sum(x.travel_seconds for x in route.stops) + route.back_seconds,
+            travel_metres=sum(x.travel_metres for x in route.stops) + route.back_metres,
+            work_minutes=work,
+            shift_minutes=shift_minutes,
+            utilisation=round(work / shift_minutes, 3) if shift_minutes > 0 else None,
+        ),
+    )
+
+
+def _day(region: Region, day: date | None) -> date:
+    return day or local_day(datetime.now(UTC), region.timezone)
+
+
+@router.get(
+    "/regions/{code}/board",
+    dependencies=STAFF,
+    response_model=s.Board,
+    summary="A region's day per technician",
+    responses=NOT_FOUND,
+)
+def board(code: str, session: SessionDep, day: DayQuery = None) -> s.Board:
+    """Shifts with their break windows, stops in order with times and travel from the
+    previous stop (the region's travel model, home to home), and totals. Times are UTC; the
+    region's timezone is named."""
+    region = planning.region_by_code(session, code)
+    day = _day(region, day)
+    routes = _routes(session, region, day)
+    ids: list[int] = [r.technician.id for r in routes]  # type: ignore[misc]
+    shifts = _shifts(session, region, ids, day)
+    locked = set(
+        session.exec(
+            select(RouteLock.technician_id).where(
+                col(RouteLock.technician_id).in_(ids), RouteLock.day == day
+            )
+        )
+    )
+    return s.Board(
+        region=region.code,
+        timezone=region.timezone,
+        date=day,
+        technicians=[
+            _technician_day(r, shifts[r.technician.id], r.technician.id in locked)  # type: ignore[index]
+            for r in routes
+        ],
+    )
+
+
+@router.get(
+    "/regions/{code}/unassigned",
+    dependencies=STAFF,
+    response_model=s.UnassignedList,
+    summary="Visits the latest plan of a day left out, and why",
+    responses=NOT_FOUND,
+)
+def unassigned(code: str, session: SessionDep, day: DayQuery = None) -> s.UnassignedList:
+    region = planning.region_by_code(session, code)
+    day = _day(region, day)
+    candidates = session.exec(
+        select(Plan)
+        .where(
+            Plan.region_id == region.id,
+            Plan.status != PlanStatus.failed,
+            Plan.starts_on <= day,
+            Plan.starts_on > day - timedelta(days=31),
+        )
+        .order_by(col(Plan.created_at).desc(), col(Plan.id).desc())
+    )
+    plan = next((p for p in candidates if day < p.starts_on + timedelta(days=p.days)), None)
+    if plan is None:
+        raise NotFoundError(
+            f"no plan of region {code} covers {day}", field="date", value=day.isoformat()
+        )
+    rows = session.exec(
+        select(PlanUnassigned, Visit, Site)
+        .join(Visit, col(Visit.id) == PlanUnassigned.visit_id)
+        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+        .join(Site, col(Site.id) == ServiceRequest.site_id)
+        .where(PlanUnassigned.plan_id == plan.id)
+        .order_by(col(Visit.code))
+    )
+    return s.UnassignedList(
+        region=region.code,
+        date=day,
+        plan=s.PlanRef(**plan.model_dump()),
+        items=[
+            s.UnassignedVisit(
+                visit=v.code,
+                status=v.status,
+                reason=u.reason,
+                detail=u.detail,
+                figures=u.figures,
+                site=site.name,
+                duration_minutes=v.duration_minutes,
+                earliest_date=v.earliest_date,
+                due_date=v.due_date,
+            )
+            for u, v, site in rows
+        ],
+    )
+
+
+@router.get(
+    "/regions/{code}/routes.geojson",
+    dependencies=STAFF,
+    response_model=s.FeatureCollection,
+    response_class=GeoJSONResponse,
+    summary="A region's routes of a day as GeoJSON",
+    responses=NOT_FOUND,
+)
+def routes_geojson(code: str, session: SessionDep, day: DayQuery = None) -> s.FeatureCollection:
+    """A LineString per technician with stops (home, the stops, home; [lon, lat]) and a
+    Point per stop."""
+    region = planning.region_by_code(session, code)
+    features: list[s.RouteFeature | s.StopFeature] = []
+    for route in _routes(session, region, _day(region, day)):
+        if not route.stops:
+            continue
+        tech = route.technician
+        home = [tech.home_lon, tech.home_lat]
+        metres = sum(x.travel_metres for x in route.stops) + route.back_metres
+        features.append(
+            s.RouteFeature(
+                geometry=s.LineString(
+                    coordinates=[home, *([x.site.lon, x.site.lat] for x in route.stops), home]
+                ),
+                properties=s.RouteProperties(
+                    technician=tech.code, stops=len(route.stops), travel_km=round(metres / 1000, 1)
+                ),
+            )
+        )
+        features.extend(
+            s.StopFeature(
+                geometry=s.Point(coordinates=[x.site.lon, x.site.lat]),
+                properties=s.StopProperties(
+                    technician=tech.code,
+                    visit=x.visit.code,
+                    sequence=k,
+                    planned_start=x.visit.planned_start,  # type: ignore[arg-type]
+                    status=x.visit.status,
+                ),
+            )
+            for k, x in enumerate(route.stops)
+        )
+    return s.FeatureCollection(features=features)
