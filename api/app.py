@@ -10,7 +10,9 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 
 from api import auth, errors
+from api.limits import BodyLimit
 from api.routers import catalogue, health, imports, mobile, planning, reports, track, work
+from dispatch import jobs
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
 
@@ -28,16 +30,22 @@ def _version() -> str:
         return "0.0.0"
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The app for ``settings``; the database engine lives as long as the app."""
+def create_app(
+    settings: Settings, *, executor: jobs.ExecutorFactory = jobs.InProcessExecutor
+) -> FastAPI:
+    """The app for ``settings``; the database engine and the executor of planning jobs
+    (``executor(engine, settings)``) live as long as the app."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url)
         app.state.engine = engine
+        app.state.executor = executor(engine, settings)
         try:
             yield
         finally:
+            # Running jobs finish before the engine they write with goes.
+            app.state.executor.shutdown()
             engine.dispose()
 
     app = FastAPI(
@@ -52,6 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
         settings.login_max_failures, settings.login_window_seconds
     )
     errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(mobile.router)

@@ -36,4 +36,6 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[sa.Engine, Depends(get_engine)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# Function scope: the transaction commits before the answer is sent, so a commit that fails
+# is answered as the failure it is, never after a 2xx already went out.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -81,15 +81,20 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-    title = {401: "Not authenticated", 403: "Forbidden", 404: "Not found"}.get(
-        exc.status_code, "Request refused"
-    )
+    title = {
+        401: "Not authenticated",
+        403: "Forbidden",
+        404: "Not found",
+        413: "Request too large",
+    }.get(exc.status_code, "Request refused")
+    extra = {"errors": exc.errors} if getattr(exc, "errors", None) else {}  # type: ignore[attr-defined]
     return problem(
         exc.status_code,
         title,
         str(exc.detail) if exc.detail else None,
         instance=request.url.path,
         headers=getattr(exc, "headers", None),
+        **extra,
     )
 
 
