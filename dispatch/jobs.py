@@ -225,6 +225,7 @@ def _plan_region(
     try:
         started = time.perf_counter()
         _progress(engine, job_id, at(0), f"{code}: reading")
+        read_at = datetime.now(UTC)
         with db.transaction(engine) as session:
             region = session.get_one(Region, region_id)
             built = adapter.build(session, region, job.starts_on, job.days, travel=travel)
@@ -245,6 +246,7 @@ def _plan_region(
                 solution,
                 strategy=job.strategy,
                 wall_seconds=time.perf_counter() - started,
+                read_at=read_at,
             )
         stats = plan.stats
         planned = {

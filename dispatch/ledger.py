@@ -60,6 +60,29 @@ def release_planned(session: Session, visit_ids: list[int], note: str) -> int:
     return len(reversals)
 
 
+def record_placed(session: Session, visit: Visit, note: str) -> int:
+    """A visit placed by hand: what earlier plans drew for it is given back and its time on
+    site at its new place is drawn (the leg to it is not known outside a plan, so a contract
+    counting travel is charged it when the time is logged). Returns entries written."""
+    written = release_planned(session, [visit.id], note)  # type: ignore[list-item]
+    _, contract, timezone = visit_context(session, visit)
+    if quota_minutes(contract) is None or visit.planned_start is None or not visit.planned_end:
+        return written
+    service.append(
+        session,
+        QuotaEntry(
+            contract_id=contract.id,  # type: ignore[arg-type]
+            kind=EntryKind.planned,
+            minutes=minutes_between(visit.planned_start, visit.planned_end),
+            occurred_at=visit.planned_start,
+            onsite_day=local_day(visit.planned_start, timezone),
+            visit_id=visit.id,
+            note=note,
+        ),
+    )
+    return written + 1
+
+
 def record_plan(session: Session, plan: Plan, replaced: Plan | None = None) -> int:
     """Planned entries for a plan being published: the visits of the plan it replaces and
     of this one give back what earlier plans drew, then each stop draws its time on site

@@ -105,11 +105,15 @@ def assign(
     _movable(visit)
     now = now or datetime.now(UTC)
     region = _region_of(session, visit)
-    for who in {technician.id, visit.technician_id} - {None}:
+    # The route it joins and, when it leaves one, the route it leaves (on its own day).
+    touched = [(technician.id, day)]
+    if visit.technician_id is not None and visit.planned_start is not None:
+        touched.append((visit.technician_id, local_day(visit.planned_start, region.timezone)))
+    for who, when in touched:
         tech = session.get_one(Technician, who)
-        if _locked(session, tech, day):
+        if _locked(session, tech, when):
             raise ConflictError(
-                f"the route of {tech.code} on {day} is locked; unlock it first",
+                f"the route of {tech.code} on {when} is locked; unlock it first",
                 field="technician",
                 value=tech.code,
             )
@@ -181,8 +185,6 @@ def assign(
         _explain_misfit(prep, vehicle, new_route, j, visit, technician, timing)
     ordered = [visit if k == j else built.visits[prep.jobs[k].id] for k in new_route]
     horizon = built.horizon
-    if visit.technician_id is not None and visit.technician_id != technician.id:
-        ledger.release_planned(session, [visit.id], f"visit {visit.code} moved by hand")  # type: ignore[list-item]
     for k, (row, start, end) in enumerate(zip(ordered, timing.starts, timing.ends, strict=True)):  # type: ignore[union-attr]
         new_start, new_end = horizon.instant(start), horizon.instant(end)
         if (row.technician_id, row.planned_start) != (technician.id, new_start):
@@ -211,6 +213,7 @@ def assign(
         visit.pinned_technician_id, visit.pinned_date = technician.id, day
         visit.pinned_position = position
     session.flush()
+    ledger.record_placed(session, visit, f"visit {visit.code} placed by hand")
     return Moved(visit, ordered)
 
 

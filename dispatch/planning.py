@@ -82,8 +82,11 @@ def store_plan(
     *,
     strategy: str,
     wall_seconds: float,
+    read_at: datetime,
 ) -> Plan:
-    """Write the solution as the next draft version of the region's plan for its first day."""
+    """Write the solution as the next draft version of the region's plan for its first day.
+    ``read_at``: when its data was read; publishing refuses the plan if any of its visits
+    changed after that (also while the solver ran)."""
     first = built.horizon.first
     version = (
         session.exec(
@@ -104,9 +107,9 @@ def store_plan(
         objective=round(solution.stats.objective),
         wall_seconds=round(wall_seconds, 3),
         stats=plan_stats(built, solution),
-        # The real clock, whatever ``now`` planning assumed: publishing compares it with
-        # visits' updated_at to refuse a plan made before its visits changed.
-        created_at=datetime.now(UTC),
+        # The real clock at reading, whatever ``now`` planning assumed: publishing compares
+        # it with visits' updated_at to refuse a plan made from visits changed since.
+        created_at=read_at,
     )
     session.add(plan)
     try:
@@ -140,7 +143,7 @@ def plan_region(
     """Read, solve and write in one session (tests, scripts); the CLI and the API read,
     solve and write in separate steps so that no transaction spans the solve."""
     check_request(strategy, days)
-    started = time.perf_counter()
+    started, read_at = time.perf_counter(), datetime.now(UTC)
     built = adapter.build(session, region, first, days, now=now, travel=travel)
     solution = solve_built(built, params=params, strategy=strategy, progress=progress)
     plan = store_plan(
@@ -150,6 +153,7 @@ def plan_region(
         solution,
         strategy=strategy,
         wall_seconds=time.perf_counter() - started,
+        read_at=read_at,
     )
     return Planned(plan, solution, built)
 

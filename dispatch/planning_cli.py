@@ -88,7 +88,7 @@ def _plan_one(
     publish: bool,
     travel: routing.MatrixProvider | None,
 ) -> None:
-    started = time.perf_counter()
+    started, read_at = time.perf_counter(), datetime.now(UTC)
     with db.transaction(engine) as session:
         built = adapter.build(session, region, first, days, travel=travel)
     read = time.perf_counter() - started
@@ -117,6 +117,7 @@ def _plan_one(
             solution,
             strategy=strategy,
             wall_seconds=time.perf_counter() - started,
+            read_at=read_at,
         )
         published = planning.publish(session, plan) if publish else None
     _summary(region, plan, read, published)

@@ -57,7 +57,7 @@ def replan_day(
     by default published) in the caller's transaction."""
     if now.utcoffset() is None:
         raise InvalidError("now must be an aware time", field="now", value=now.isoformat())
-    started = time.perf_counter()
+    started, read_at = time.perf_counter(), datetime.now(UTC)
     built = live_problem(
         session,
         region,
@@ -77,6 +77,7 @@ def replan_day(
         solution,
         strategy="replan",
         wall_seconds=time.perf_counter() - started,
+        read_at=read_at,
     )
     if publish:
         planning.publish(session, plan, now=now)

@@ -181,3 +181,39 @@ def test_visits_under_way_do_not_move(session: Session, day) -> None:  # type: i
     with pytest.raises(ConflictError) as error:
         moves.assign(session, planned[0], anna, FRIDAY)
     assert error.value.value == "on_site"
+
+
+def test_a_visit_placed_by_hand_draws_its_quota_once(session: Session, day) -> None:  # type: ignore[no-untyped-def]
+    """The ledger follows the visit: placed, it draws its time on site; moved again, the
+    earlier draw is given back first, so the contract is charged once."""
+    from schedules.models import EntryKind, QuotaEntry
+
+    _, anna, boris, _, _, _, extra = day
+
+    def planned_minutes() -> int:
+        return sum(
+            e.minutes
+            for e in session.exec(
+                select(QuotaEntry).where(
+                    QuotaEntry.visit_id == extra.id, QuotaEntry.kind == EntryKind.planned
+                )
+            )
+        )
+
+    moves.assign(session, extra, anna, FRIDAY)
+    assert planned_minutes() == extra.duration_minutes
+    moves.assign(session, extra, boris, FRIDAY, position=0)
+    assert planned_minutes() == extra.duration_minutes
+    moves.unassign(session, extra)
+    assert planned_minutes() == 0
+
+
+def test_leaving_a_locked_route_is_refused_whatever_the_new_day(session: Session, day) -> None:  # type: ignore[no-untyped-def]
+    _, anna, boris, _, _, planned, _ = day
+    visit = planned[0]
+    owner, other = (anna, boris) if visit.technician_id == anna.id else (boris, anna)
+    moves.lock_route(session, owner, FRIDAY)
+    visit.due_date = date(2026, 11, 30)
+    with pytest.raises(ConflictError) as refused:
+        moves.assign(session, visit, other, date(2026, 11, 30))
+    assert refused.value.value == owner.code

@@ -113,6 +113,28 @@ def test_a_plan_older_than_its_visits_is_refused(session: Session, region_with_w
     assert topics(session) == []
 
 
+def test_a_visit_changed_while_the_solver_ran_refuses_the_plan(
+    session: Session, region_with_work
+) -> None:  # type: ignore[no-untyped-def]
+    """The plan dates from when its data was read, not from when it was written: a change
+    made during the solve is newer than the plan."""
+    from datetime import UTC, datetime
+
+    from dispatch import adapter
+
+    region, _, visits = region_with_work
+    read_at = datetime.now(UTC)
+    built = adapter.build(session, region, FRIDAY, 1)
+    visits[0].duration_minutes = 120  # another dispatcher, while the solver runs
+    session.flush()
+    solution = planning.solve_built(built, params=FAST)
+    plan = planning.store_plan(
+        session, region, built, solution, strategy="optimised", wall_seconds=1, read_at=read_at
+    )
+    with pytest.raises(ConflictError):
+        publish(session, plan)
+
+
 def test_visits_left_out_by_the_new_plan_go_back_to_unscheduled(
     session: Session, region_with_work
 ) -> None:  # type: ignore[no-untyped-def]
