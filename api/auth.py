@@ -36,12 +36,14 @@ class TokenPair(BaseModel):
 
 
 class RefreshRequest(BaseModel):
-    refresh_token: str = Field(min_length=20, max_length=200)
+    refresh_token: str = Field(
+        min_length=20, max_length=200, examples=["p3Jb0dM6bq1X2vC9...(43 characters)"]
+    )
 
 
 class Me(BaseModel):
     id: int
-    username: str
+    username: str = Field(examples=["dispatcher"])
     full_name: str
     role: Role
     technician_id: int | None
@@ -227,7 +229,13 @@ def logout(body: RefreshRequest, session: SessionDep) -> None:
     accounts.revoke_refresh(session, body.refresh_token, datetime.now(UTC))
 
 
-@router.get("/me", response_model=Me, summary="Who the token belongs to", tags=["auth"])
+@router.get(
+    "/me",
+    response_model=Me,
+    summary="Who the token belongs to",
+    tags=["auth"],
+    responses={401: {"description": "Not signed in (or the account is disabled)"}},
+)
 def me(user: CurrentUser) -> Me:
     return Me(
         id=user.id,  # type: ignore[arg-type]

@@ -7,7 +7,7 @@ from typing import Literal
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from api.deps import EngineDep
 from api.errors import RETRY_AFTER_SECONDS, problem
@@ -19,8 +19,8 @@ router = APIRouter(tags=["health"])
 class HealthRead(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
-    schema_revision: str
-    version: str
+    schema_revision: str = Field(examples=["0007"])
+    version: str = Field(examples=["0.1.0"])
 
 
 @router.get(

@@ -33,7 +33,12 @@ from dispatch.models import (
 from schedules.errors import InvalidError
 from schedules.periods import local_day
 
-router = APIRouter(prefix="/api/v1/me", tags=["technicians"])
+router = APIRouter(
+    prefix="/api/v1/me",
+    tags=["technicians"],
+    responses={401: {"description": "Not signed in"}, 403: {"description": "Not a technician"}},
+)
+NOT_MINE = {404: {"description": "Not one of your visits (or no such visit)"}}
 TechnicianUser = Annotated[User, Depends(require(Role.technician))]
 IDEMPOTENCY = Header(
     alias="Idempotency-Key",
@@ -84,7 +89,7 @@ class Day(BaseModel):
 class StatusReport(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    status: Literal["en_route", "on_site", "completed", "failed"]
+    status: Literal["en_route", "on_site", "completed", "failed"] = Field(examples=["on_site"])
     at: datetime | None = Field(None, description="When it happened; default: now.")
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
@@ -94,8 +99,8 @@ class StatusReport(BaseModel):
 class Position(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
+    lat: float = Field(ge=-90, le=90, examples=[55.7558])
+    lon: float = Field(ge=-180, le=180, examples=[37.6173])
     at: datetime | None = None
 
 
@@ -254,14 +259,14 @@ class TimeEntryIn(BaseModel):
     """Time on one of my visits. Who and which visit come from the token and the path."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["travel", "work"]
-    started_at: datetime
-    ended_at: datetime
+    kind: Literal["travel", "work"] = Field(examples=["work"])
+    started_at: datetime = Field(examples=["2026-11-27T09:40:00+03:00"])
+    ended_at: datetime = Field(examples=["2026-11-27T11:05:00+03:00"])
     note: str | None = Field(None, max_length=500)
 
 
 class TimeEntryOut(BaseModel):
-    id: int
+    id: int = Field(examples=[4711])
     visit: str
     kind: str
     started_at: datetime
@@ -286,8 +291,8 @@ class MaterialIn(BaseModel):
     """Parts used; prices and billability are the office's to set, not the phone's."""
 
     model_config = ConfigDict(extra="forbid")
-    sku: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1, max_length=200)
+    sku: str = Field(min_length=1, max_length=64, examples=["CAB-CAT6-2M"])
+    description: str = Field(min_length=1, max_length=200, examples=["Patch cable, 2 m"])
     quantity: int = Field(gt=0, le=10_000)
     unit: str = Field("pcs", min_length=1, max_length=16)
 
@@ -316,6 +321,7 @@ def _loggable(session: Session, user: User, code: str) -> Visit:
     status_code=201,
     response_model=TimeEntryOut,
     summary="Log time on one of my visits",
+    responses=NOT_MINE,
 )
 def log_time(
     code: str,
@@ -375,7 +381,10 @@ def log_time(
 
 
 @router.get(
-    "/visits/{code}/time-entries", response_model=list[TimeEntryOut], summary="My time on a visit"
+    "/visits/{code}/time-entries",
+    response_model=list[TimeEntryOut],
+    summary="My time on a visit",
+    responses=NOT_MINE,
 )
 def my_time(code: str, session: SessionDep, user: TechnicianUser) -> list[TimeEntryOut]:
     visit = _mine(session, user, code)
@@ -392,6 +401,7 @@ def my_time(code: str, session: SessionDep, user: TechnicianUser) -> list[TimeEn
     status_code=204,
     response_model=None,
     summary="Parts used on one of my visits",
+    responses=NOT_MINE,
 )
 def log_material(
     code: str,

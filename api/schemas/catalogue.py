@@ -54,7 +54,7 @@ class RegionCreate(Input):
 
 
 class RegionRead(BaseModel):
-    code: str
+    code: str = Field(examples=["MSK"])
     name: str
     timezone: str
     avg_speed_kmh: float
@@ -69,7 +69,7 @@ class SkillCreate(Input):
 
 
 class SkillRead(BaseModel):
-    code: str
+    code: str = Field(examples=["network"])
     name: str
 
 
@@ -93,7 +93,7 @@ class TechnicianCreate(Input):
 
 
 class TechnicianRead(BaseModel):
-    code: str
+    code: str = Field(examples=["T-0042"])
     name: str
     region: str
     home_lat: float
@@ -123,15 +123,15 @@ class Pattern(Input):
 
 
 class ExceptionCreate(Input):
-    kind: ExceptionKind
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    kind: ExceptionKind = Field(examples=["vacation"])
+    starts_at: AwareDatetime = Field(examples=["2026-12-01T00:00:00+03:00"])
+    ends_at: AwareDatetime = Field(examples=["2026-12-08T00:00:00+03:00"])
     note: str | None = Field(None, max_length=500)
 
 
 class ExceptionRead(BaseModel):
-    id: int
-    kind: ExceptionKind
+    id: int = Field(examples=[17])
+    kind: ExceptionKind = Field(examples=["vacation"])
     starts_at: datetime
     ends_at: datetime
     note: str | None
@@ -142,8 +142,8 @@ class HolidayPut(Input):
 
 
 class HolidayRead(BaseModel):
-    day: date
-    name: str
+    day: date = Field(examples=["2027-01-01"])
+    name: str = Field(examples=["New Year"])
 
 
 class OpeningDay(Input):
@@ -164,7 +164,7 @@ class CustomerCreate(Input):
 
 
 class CustomerRead(BaseModel):
-    code: str
+    code: str = Field(examples=["C-0007"])
     name: str
     phone: str | None
     email: str | None
@@ -186,7 +186,7 @@ class SiteCreate(Input):
 
 
 class SiteRead(BaseModel):
-    code: str
+    code: str = Field(examples=["S-0100"])
     customer: str
     region: str
     name: str
@@ -223,7 +223,7 @@ class ContractCreate(Input):
 
 
 class ContractRead(BaseModel):
-    code: str
+    code: str = Field(examples=["CT-0012"])
     customer: str
     name: str
     kind: ContractKind

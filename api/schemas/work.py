@@ -35,7 +35,7 @@ class RequestCreate(Input):
 
 
 class RequestRead(BaseModel):
-    code: str
+    code: str = Field(examples=["SR-000123"])
     customer: str
     contract: str
     site: str
@@ -81,7 +81,7 @@ class Cancellation(Input):
 
 
 class VisitRead(BaseModel):
-    code: str
+    code: str = Field(examples=["V-000123"])
     request: str
     customer: str
     contract: str
@@ -110,7 +110,7 @@ class VisitRead(BaseModel):
 class VisitUpdate(Input):
     """What a dispatcher may change directly; assignment goes through the move operations."""
 
-    duration_minutes: int | None = Field(None, ge=1, le=1440)
+    duration_minutes: int | None = Field(None, ge=1, le=1440, examples=[120])
     priority: int | None = Field(None, ge=1, le=100)
     earliest_date: date | None = None
     due_date: date | None = None
