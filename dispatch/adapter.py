@@ -33,7 +33,13 @@ from dispatch.models import (
     WorkPattern,
 )
 from schedules import service
-from schedules.calendars import CalendarChange, Pattern, expand_shifts, local_to_utc
+from schedules.calendars import (
+    CalendarChange,
+    Pattern,
+    ShiftSpan,
+    expand_shifts,
+    local_to_utc,
+)
 from schedules.models import OveragePolicy, Tier
 from schedules.periods import local_day, periods_between
 from schedules.priority import priority_weight
@@ -154,6 +160,45 @@ def _technicians(
         .where(col(TechnicianSkill.technician_id).in_(ids))
     ):
         skills[tech_id][code] = level
+    spans = shifts(session, region=region, horizon=horizon, technician_ids=ids)
+    found = []
+    for row in rows:
+        solver_shifts = tuple(
+            routing.Shift(
+                day=(span.day - horizon.first).days,
+                start=horizon.seconds(span.starts_at),
+                end=horizon.seconds(span.ends_at),
+                breaks=tuple(
+                    routing.Break(
+                        b.minutes * 60, horizon.seconds(b.earliest), horizon.seconds(b.latest)
+                    )
+                    for b in span.breaks
+                ),
+            )
+            for span in spans[row.id]  # type: ignore[index]
+        )
+        found.append(
+            (
+                routing.Technician(
+                    id=row.code,
+                    home=routing.Location(row.home_lat, row.home_lon),
+                    shifts=solver_shifts,
+                    skills=dict(skills[row.id]),  # type: ignore[index]
+                    max_work_seconds=row.max_work_minutes * 60,
+                ),
+                row,
+            )
+        )
+    return found
+
+
+def shifts(
+    session: Session, *, region: Region, horizon: Horizon, technician_ids: Collection[int]
+) -> dict[int, list[ShiftSpan]]:
+    """Technician id -> their shifts with break windows over ``horizon`` (UTC, by start), from
+    their work patterns, calendar exceptions and the region's holidays: what the planner
+    gives the solver. Every id is present; a technician without shifts has an empty list."""
+    ids = list(technician_ids)
     patterns: dict[int, list[Pattern]] = defaultdict(list)
     for p in session.exec(select(WorkPattern).where(col(WorkPattern.technician_id).in_(ids))):
         patterns[p.technician_id].append(
@@ -178,43 +223,12 @@ def _technicians(
     ):
         changes[e.technician_id].append(CalendarChange(e.kind.value, e.starts_at, e.ends_at))
     holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
-    found = []
-    for row in rows:
-        spans = expand_shifts(
-            patterns[row.id],  # type: ignore[index]
-            changes[row.id],  # type: ignore[index]
-            holidays,
-            region.timezone,
-            horizon.first,
-            horizon.last,
+    return {
+        i: expand_shifts(
+            patterns[i], changes[i], holidays, region.timezone, horizon.first, horizon.last
         )
-        shifts = tuple(
-            routing.Shift(
-                day=(span.day - horizon.first).days,
-                start=horizon.seconds(span.starts_at),
-                end=horizon.seconds(span.ends_at),
-                breaks=tuple(
-                    routing.Break(
-                        b.minutes * 60, horizon.seconds(b.earliest), horizon.seconds(b.latest)
-                    )
-                    for b in span.breaks
-                ),
-            )
-            for span in spans
-        )
-        found.append(
-            (
-                routing.Technician(
-                    id=row.code,
-                    home=routing.Location(row.home_lat, row.home_lon),
-                    shifts=shifts,
-                    skills=dict(skills[row.id]),  # type: ignore[index]
-                    max_work_seconds=row.max_work_minutes * 60,
-                ),
-                row,
-            )
-        )
-    return found
+        for i in ids
+    }
 
 
 def _jobs(

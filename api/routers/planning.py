@@ -1,15 +1,12 @@
 """Dispatchers' API: planning — plan requests run as jobs, plans and their publication, re-plans,
-manual moves and route locks, and a region's day as a board, unassigned visits and GeoJSON."""
+manual moves and route locks (a region's day is in api.routers.board)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import JSONResponse
 from sqlmodel import Session, col, select
 
 import routing
@@ -18,29 +15,20 @@ from api.auth import bearer, current_user, require
 from api.deps import EngineDep, SessionDep, SettingsDep
 from api.listing import Page, PagingDep, page
 from api.schemas import planning as s
+from dispatch import board as days
 from dispatch import db, inputs, jobs, moves, planning
-from dispatch.adapter import Horizon
 from dispatch.models import (
-    CalendarException,
-    Contract,
-    Holiday,
     Plan,
     PlanningJob,
     PlanStatus,
-    PlanUnassigned,
     Region,
     Role,
     RouteLock,
-    ServiceRequest,
-    Site,
     Technician,
     User,
     Visit,
-    VisitStatus,
-    WorkPattern,
 )
 from dispatch.replan import replan_day
-from schedules.calendars import CalendarChange, Pattern, ShiftSpan, expand_shifts
 from schedules.errors import InvalidError, NotFoundError, UnavailableError
 from schedules.periods import local_day
 
@@ -65,31 +53,9 @@ IDEMPOTENCY = Header(
     alias="Idempotency-Key",
     description="Retries with the same key get the first answer and queue one job.",
 )
-# The stops a day shows: everything planned and not cancelled.
-SHOWN = (
-    VisitStatus.scheduled,
-    VisitStatus.dispatched,
-    VisitStatus.en_route,
-    VisitStatus.on_site,
-    VisitStatus.completed,
-    VisitStatus.failed,
-)
-DayQuery = Annotated[
-    date | None,
-    Query(
-        alias="date",
-        ge=s.EARLIEST,
-        le=s.LATEST,
-        description="Local day; default: today in the region.",
-    ),
-]
 DayPath = Annotated[date, Path(ge=s.EARLIEST, le=s.LATEST, description="Local day.")]
 # Ids are 32-bit integers in the database.
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = "application/geo+json"
 
 
 def _staff_apart(
@@ -473,13 +439,9 @@ def pin(
         raise InvalidError(
             f"visit {code} is not assigned; name the technician", field="technician", value=None
         )
-    day = body.date
+    day = body.date or days.planned_day(session, visit=visit)
     if day is None:
-        if visit.planned_start is None:
-            raise InvalidError(
-                f"visit {code} is not planned; name the date", field="date", value=None
-            )
-        day = local_day(visit.planned_start, _region_of(session, visit).timezone)
+        raise InvalidError(f"visit {code} is not planned; name the date", field="date", value=None)
     return _placed(session, moves.pin(session, visit, technician, day, body.position), response)
 
 
@@ -533,309 +495,3 @@ def lock_route(
 )
 def unlock_route(technician: str, day: DayPath, session: SessionDep) -> None:
     moves.unlock_route(session, inputs.by_code(session, Technician, "technician", technician), day)
-
-
-# A region's day ---------------------------------------------------------------------------
-
-
-def _region_of(session: Session, visit: Visit) -> Region:
-    return session.exec(
-        select(Region)
-        .join(Site, col(Site.region_id) == Region.id)
-        .join(ServiceRequest, col(ServiceRequest.site_id) == Site.id)
-        .where(ServiceRequest.id == visit.request_id)
-    ).one()
-
-
-@dataclass
-class _Stop:
-    visit: Visit
-    request: ServiceRequest
-    site: Site
-    contract: Contract
-    travel_seconds: int = 0
-    travel_metres: int = 0
-
-
-@dataclass
-class _Route:
-    technician: Technician
-    stops: list[_Stop]
-    back_seconds: int = 0
-    back_metres: int = 0
-
-
-def _routes(session: Session, region: Region, day: date) -> list[_Route]:
-    """Each technician of the region with their stops of local ``day`` as planned now (manual
-    moves included), in order, with legs timed by the region's travel model from home and
-    back home."""
-    horizon = Horizon.of(day, 1, region.timezone)
-    technicians = list(
-        session.exec(
-            select(Technician).where(Technician.region_id == region.id).order_by(Technician.code)
-        )
-    )
-    stops: dict[int, list[_Stop]] = defaultdict(list)
-    for row in session.exec(
-        select(Visit, ServiceRequest, Site, Contract)
-        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
-        .join(Site, col(Site.id) == ServiceRequest.site_id)
-        .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
-        .where(
-            col(Visit.technician_id).in_([t.id for t in technicians]),
-            col(Visit.status).in_(SHOWN),
-            col(Visit.planned_start) >= horizon.origin,
-            col(Visit.planned_start) < horizon.end(),
-        )
-        .order_by(col(Visit.planned_start), col(Visit.code))
-    ):
-        stops[row[0].technician_id].append(_Stop(*row))  # type: ignore[index]
-    travel = routing.GreatCircle(region.avg_speed_kmh, region.detour_factor)
-    routes = []
-    for tech in technicians:
-        route = _Route(tech, stops[tech.id])  # type: ignore[index]
-        if not tech.active and not route.stops:
-            continue
-        if route.stops:
-            points = [routing.Location(tech.home_lat, tech.home_lon)]
-            points += [routing.Location(stop.site.lat, stop.site.lon) for stop in route.stops]
-            matrices = travel.matrices(points)
-            for k, stop in enumerate(route.stops):
-                stop.travel_seconds = int(matrices.seconds[k, k + 1])
-                stop.travel_metres = int(matrices.metres[k, k + 1])
-            route.back_seconds = int(matrices.seconds[len(route.stops), 0])
-            route.back_metres = int(matrices.metres[len(route.stops), 0])
-        routes.append(route)
-    return routes
-
-
-def _shifts(
-    session: Session, region: Region, ids: list[int], day: date
-) -> dict[int, list[ShiftSpan]]:
-    """Technicians' shifts of local ``day`` from their patterns, exceptions and the region's
-    holidays, as the planner sees them."""
-    patterns: dict[int, list[Pattern]] = defaultdict(list)
-    for p in session.exec(select(WorkPattern).where(col(WorkPattern.technician_id).in_(ids))):
-        patterns[p.technician_id].append(
-            Pattern(
-                p.weekday,
-                p.starts_minute,
-                p.ends_minute,
-                p.break_minutes,
-                p.break_earliest,
-                p.break_latest,
-            )
-        )
-    horizon = Horizon.of(day, 1, region.timezone)
-    changes: dict[int, list[CalendarChange]] = defaultdict(list)
-    for e in session.exec(
-        select(CalendarException).where(
-            col(CalendarException.technician_id).in_(ids),
-            CalendarException.ends_at > horizon.origin - timedelta(days=1),
-            CalendarException.starts_at < horizon.end() + timedelta(days=1),
-        )
-    ):
-        changes[e.technician_id].append(CalendarChange(e.kind.value, e.starts_at, e.ends_at))
-    holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
-    return {
-        i: expand_shifts(patterns[i], changes[i], holidays, region.timezone, day, day) for i in ids
-    }
-
-
-def _board_stop(sequence: int, stop: _Stop) -> s.BoardStop:
-    v, deadline = stop.visit, stop.request.sla_due_at
-    return s.BoardStop(
-        sequence=sequence,
-        visit=v.code,
-        status=v.status,
-        planned_start=v.planned_start,  # type: ignore[arg-type]
-        planned_end=v.planned_end,  # type: ignore[arg-type]
-        arrival_window=s.Window(starts_at=v.eta_earliest, ends_at=v.eta_latest)
-        if v.eta_earliest and v.eta_latest
-        else None,
-        travel_seconds=stop.travel_seconds,
-        travel_metres=stop.travel_metres,
-        site=stop.site.name,
-        lat=stop.site.lat,
-        lon=stop.site.lon,
-        tier=stop.contract.tier,
-        late=deadline is not None and v.planned_start > deadline,  # type: ignore[operator]
-        pinned=v.pinned_technician_id is not None,
-        revision=v.revision,
-    )
-
-
-def _technician_day(route: _Route, shifts: list[ShiftSpan], locked: bool) -> s.TechnicianDay:
-    tech = route.technician
-    shift_minutes = sum(
-        int((x.ends_at - x.starts_at).total_seconds()) // 60 - sum(b.minutes for b in x.breaks)
-        for x in shifts
-    )
-    work = sum(
-        int((x.visit.planned_end - x.visit.planned_start).total_seconds()) // 60  # type: ignore[operator]
-        for x in route.stops
-    )
-    return s.TechnicianDay(
-        technician=tech.code,
-        name=tech.name,
-        home_lat=tech.home_lat,
-        home_lon=tech.home_lon,
-        locked=locked,
-        shifts=[
-            s.ShiftRead(
-                starts_at=x.starts_at,
-                ends_at=x.ends_at,
-                breaks=[
-                    s.BreakWindow(minutes=b.minutes, earliest=b.earliest, latest=b.latest)
-                    for b in x.breaks
-                ],
-            )
-            for x in shifts
-        ],
-        stops=[_board_stop(k, stop) for k, stop in enumerate(route.stops)],
-        totals=s.DayTotals(
-            stops=len(route.stops),
-            travel_seconds=sum(x.travel_seconds for x in route.stops) + route.back_seconds,
-            travel_metres=sum(x.travel_metres for x in route.stops) + route.back_metres,
-            work_minutes=work,
-            shift_minutes=shift_minutes,
-            utilisation=round(work / shift_minutes, 3) if shift_minutes > 0 else None,
-        ),
-    )
-
-
-def _day(region: Region, day: date | None) -> date:
-    return day or local_day(datetime.now(UTC), region.timezone)
-
-
-@router.get(
-    "/regions/{code}/board",
-    dependencies=STAFF,
-    response_model=s.Board,
-    summary="A region's day per technician",
-    responses=NOT_FOUND,
-)
-def board(code: str, session: SessionDep, day: DayQuery = None) -> s.Board:
-    """Shifts with their break windows, stops in order with times and travel from the
-    previous stop (the region's travel model, home to home), and totals. Times are UTC; the
-    region's timezone is named."""
-    region = planning.region_by_code(session, code)
-    day = _day(region, day)
-    routes = _routes(session, region, day)
-    ids: list[int] = [r.technician.id for r in routes]  # type: ignore[misc]
-    shifts = _shifts(session, region, ids, day)
-    locked = set(
-        session.exec(
-            select(RouteLock.technician_id).where(
-                col(RouteLock.technician_id).in_(ids), RouteLock.day == day
-            )
-        )
-    )
-    return s.Board(
-        region=region.code,
-        timezone=region.timezone,
-        date=day,
-        technicians=[
-            _technician_day(r, shifts[r.technician.id], r.technician.id in locked)  # type: ignore[index]
-            for r in routes
-        ],
-    )
-
-
-@router.get(
-    "/regions/{code}/unassigned",
-    dependencies=STAFF,
-    response_model=s.UnassignedList,
-    summary="Visits the latest plan of a day left out, and why",
-    responses=NOT_FOUND,
-)
-def unassigned(code: str, session: SessionDep, day: DayQuery = None) -> s.UnassignedList:
-    region = planning.region_by_code(session, code)
-    day = _day(region, day)
-    candidates = session.exec(
-        select(Plan)
-        .where(
-            Plan.region_id == region.id,
-            Plan.status != PlanStatus.failed,
-            Plan.starts_on <= day,
-            Plan.starts_on > day - timedelta(days=31),
-        )
-        .order_by(col(Plan.created_at).desc(), col(Plan.id).desc())
-    )
-    plan = next((p for p in candidates if day < p.starts_on + timedelta(days=p.days)), None)
-    if plan is None:
-        raise NotFoundError(
-            f"no plan of region {code} covers {day}", field="date", value=day.isoformat()
-        )
-    rows = session.exec(
-        select(PlanUnassigned, Visit, Site)
-        .join(Visit, col(Visit.id) == PlanUnassigned.visit_id)
-        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
-        .join(Site, col(Site.id) == ServiceRequest.site_id)
-        .where(PlanUnassigned.plan_id == plan.id)
-        .order_by(col(Visit.code))
-    )
-    return s.UnassignedList(
-        region=region.code,
-        date=day,
-        plan=s.PlanRef(**plan.model_dump()),
-        items=[
-            s.UnassignedVisit(
-                visit=v.code,
-                status=v.status,
-                reason=u.reason,
-                detail=u.detail,
-                figures=u.figures,
-                site=site.name,
-                duration_minutes=v.duration_minutes,
-                earliest_date=v.earliest_date,
-                due_date=v.due_date,
-            )
-            for u, v, site in rows
-        ],
-    )
-
-
-@router.get(
-    "/regions/{code}/routes.geojson",
-    dependencies=STAFF,
-    response_model=s.FeatureCollection,
-    response_class=GeoJSONResponse,
-    summary="A region's routes of a day as GeoJSON",
-    responses=NOT_FOUND,
-)
-def routes_geojson(code: str, session: SessionDep, day: DayQuery = None) -> s.FeatureCollection:
-    """A LineString per technician with stops (home, the stops, home; [lon, lat]) and a
-    Point per stop."""
-    region = planning.region_by_code(session, code)
-    features: list[s.RouteFeature | s.StopFeature] = []
-    for route in _routes(session, region, _day(region, day)):
-        if not route.stops:
-            continue
-        tech = route.technician
-        home = [tech.home_lon, tech.home_lat]
-        metres = sum(x.travel_metres for x in route.stops) + route.back_metres
-        features.append(
-            s.RouteFeature(
-                geometry=s.LineString(
-                    coordinates=[home, *([x.site.lon, x.site.lat] for x in route.stops), home]
-                ),
-                properties=s.RouteProperties(
-                    technician=tech.code, stops=len(route.stops), travel_km=round(metres / 1000, 1)
-                ),
-            )
-        )
-        features.extend(
-            s.StopFeature(
-                geometry=s.Point(coordinates=[x.site.lon, x.site.lat]),
-                properties=s.StopProperties(
-                    technician=tech.code,
-                    visit=x.visit.code,
-                    sequence=k,
-                    planned_start=x.visit.planned_start,  # type: ignore[arg-type]
-                    status=x.visit.status,
-                ),
-            )
-            for k, x in enumerate(route.stops)
-        )
-    return s.FeatureCollection(features=features)
