@@ -11,7 +11,18 @@ from fastapi import FastAPI
 
 from api import auth, errors
 from api.limits import BodyLimit
-from api.routers import board, catalogue, health, imports, mobile, planning, reports, track, work
+from api.routers import (
+    board,
+    catalogue,
+    health,
+    imports,
+    mobile,
+    moves,
+    planning,
+    reports,
+    track,
+    work,
+)
 from dispatch import jobs
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
@@ -65,7 +76,7 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(mobile.router)
     app.include_router(track.router)
-    for dispatcher_api in (catalogue, work, planning, board, reports, imports):
+    for dispatcher_api in (catalogue, work, planning, moves, board, reports, imports):
         app.include_router(dispatcher_api.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app

@@ -216,20 +216,3 @@ def left_out(session: Session, *, plan: Plan) -> list[tuple[PlanUnassigned, Visi
             .order_by(col(Visit.code))
         ).all()
     )
-
-
-def region_of(session: Session, *, visit: Visit) -> Region:
-    """The region of the visit's site."""
-    return session.exec(
-        select(Region)
-        .join(Site, col(Site.region_id) == Region.id)
-        .join(ServiceRequest, col(ServiceRequest.site_id) == Site.id)
-        .where(ServiceRequest.id == visit.request_id)
-    ).one()
-
-
-def planned_day(session: Session, *, visit: Visit) -> date | None:
-    """The local day (the region's) the visit is planned to start on; None if unplanned."""
-    if visit.planned_start is None:
-        return None
-    return local_day(visit.planned_start, region_of(session, visit=visit).timezone)

@@ -280,12 +280,27 @@ def unassign(session: Session, visit: Visit, *, now: datetime | None = None) -> 
 def pin(
     session: Session,
     visit: Visit,
-    technician: Technician,
-    day: date,
+    technician: Technician | None,
+    day: date | None,
     position: int | None = None,
 ) -> Visit:
-    """Keep ``visit`` with ``technician`` on ``day`` (and ``position``) in later plans."""
+    """Keep ``visit`` with ``technician`` on ``day`` (and ``position``) in later plans; without
+    a technician or a day, those it is planned with now."""
     _movable(visit)
+    if technician is None:
+        if visit.technician_id is None:
+            raise InvalidError(
+                f"visit {visit.code} is not assigned; name the technician",
+                field="technician",
+                value=None,
+            )
+        technician = session.get_one(Technician, visit.technician_id)
+    if day is None:
+        if visit.planned_start is None:
+            raise InvalidError(
+                f"visit {visit.code} is not planned; name the date", field="date", value=None
+            )
+        day = local_day(visit.planned_start, _region_of(session, visit).timezone)
     if not visit.earliest_date <= day <= visit.due_date:
         raise InvalidError(
             f"day {day} is outside visit {visit.code}'s days "
@@ -313,10 +328,19 @@ def unpin(session: Session, visit: Visit) -> Visit:
 
 
 def lock_route(
-    session: Session, technician: Technician, day: date, *, by: int | None = None
+    session: Session,
+    technician: Technician,
+    day: date,
+    *,
+    by: int | None = None,
+    exist_ok: bool = False,
 ) -> RouteLock:
-    """Later optimisations keep the technician's route of ``day`` exactly as it is."""
-    if _locked(session, technician, day):
+    """Later optimisations keep the technician's route of ``day`` exactly as it is. A route
+    already locked is refused, or with ``exist_ok`` left locked as it was."""
+    existing = session.get(RouteLock, (technician.id, day))
+    if existing is not None and exist_ok:
+        return existing
+    if existing is not None:
         raise ConflictError(
             f"the route of {technician.code} on {day} is already locked",
             field="day",

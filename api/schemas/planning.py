@@ -159,7 +159,7 @@ class MoveRead(BaseModel):
 
 
 class RouteLockRead(BaseModel):
-    technician: str
+    technician: str = Field(examples=["T-0042"])
     date: Day
     locked_by: str | None = Field(description="Username.")
     created_at: datetime

@@ -158,14 +158,3 @@ def test_the_newest_plan_covering_a_day_is_the_latest_and_failed_plans_do_not_co
     with pytest.raises(NotFoundError) as missing:
         board.latest_plan(session, region=region, day=FRIDAY + timedelta(days=30))
     assert (missing.value.field, missing.value.value) == ("date", "2026-12-27")
-
-
-def test_a_visit_is_planned_on_its_regions_local_day(session: Session) -> None:
-    region = make_region(session, timezone="Europe/Moscow")
-    tech = make_working_technician(session, region=region)
-    # 22:00 UTC on Thursday is 01:00 on Friday in Moscow.
-    visit = planned(session, region, tech, at(0) - timedelta(hours=2))
-    assert board.region_of(session, visit=visit).id == region.id
-    assert board.planned_day(session, visit=visit) == FRIDAY
-    visit.planned_start = visit.planned_end = None
-    assert board.planned_day(session, visit=visit) is None
