@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -147,7 +150,9 @@ def _portfolio(
     # forking a process that may hold threads or OR-Tools state is unsafe).
     context = multiprocessing.get_context("spawn")
     results: list[RawResult] = []
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers - 1, mp_context=context, initializer=_die_with_parent
+    ) as pool:
         futures = [
             pool.submit(
                 _run_in_worker, prep.problem, prep.matrices, name, params, initial, k, deadline
@@ -166,6 +171,21 @@ def _portfolio(
             if other:
                 results.append(other)
     return results
+
+
+def _die_with_parent() -> None:
+    """Worker initialiser: end the worker when the process that started it dies. A killed
+    parent closes nothing the pool's workers wait on, so they would otherwise wait for work
+    (or finish a search nobody reads) for ever."""
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        multiprocessing.connection.wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _search_parts(
@@ -202,7 +222,9 @@ def _search_parts(
             found[k] = result
     else:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers - 1, mp_context=context, initializer=_die_with_parent
+        ) as pool:
             futures = [pool.submit(_run_parts, task, params, deadline, None) for task in tasks[1:]]
             for k, result in zip(
                 bins[0], _run_parts(tasks[0], params, deadline, progress), strict=True

@@ -120,20 +120,43 @@ def test_a_killed_run_leaves_the_plans_as_they_were(seeded_url: str, tmp_path: P
     before = plans(seeded_url)
     log = tmp_path / "plan.log"
     with log.open("w") as out:
+        # Its own session, so that the solver's worker processes can be found by it.
         child = subprocess.Popen(
             [str(Path(sys.executable).parent / "dispatch"), "--database-url", seeded_url, "plan",
              "--region", region, "--date", ANCHOR.isoformat(), "--seconds", "60"],
             stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"},
+            start_new_session=True,
         )  # fmt: skip
-        # Killed while solving: the log shows the solve has started.
+        # Killed while solving: the log shows the solve has started, and a worker with it.
         deadline = time.monotonic() + 60
-        while "solving for up to" not in log.read_text():
+        while "solving for up to" not in log.read_text() or not _session(child.pid) - {child.pid}:
             assert child.poll() is None, log.read_text()
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         child.send_signal(signal.SIGKILL)
         child.wait(timeout=30)
     assert plans(seeded_url) == before
+    # The workers end with the run instead of searching (or waiting) on for nobody.
+    deadline = time.monotonic() + 15
+    while _session(child.pid):
+        assert time.monotonic() < deadline, f"orphaned workers: {_session(child.pid)}"
+        time.sleep(0.2)
+
+
+def _session(sid: int) -> set[int]:
+    """Live processes of the session ``sid`` (Linux /proc)."""
+    members = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # After the command's closing parenthesis: state, ppid, pgrp, session, ...
+            state, _, _, session = (entry / "stat").read_text().rsplit(")", 1)[1].split()[:4]
+        except (OSError, ValueError):
+            continue
+        if int(session) == sid and state != "Z":
+            members.add(int(entry.name))
+    return members
 
 
 def test_publish_replan_and_eta_check(seeded_url: str) -> None:
