@@ -9,7 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from fastapi import FastAPI
 
-from api import auth, errors
+from api import auth, errors, openapi
 from api.limits import BodyLimit
 from api.routers import (
     board,
@@ -71,6 +71,7 @@ def create_app(
         settings.login_max_failures, settings.login_window_seconds
     )
     errors.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)
     app.include_router(health.router)
     app.include_router(auth.router)

@@ -28,6 +28,7 @@ RETRY_AFTER_SECONDS = 5
 # SQLite (WAL) refuses to let a transaction write after another committed since it read: the
 # same lost-update race optimistic locking catches on PostgreSQL.
 SQLITE_BUSY_SNAPSHOT = 517
+UNPARSABLE_BODY = "There was an error parsing the body"
 # How much of a refused value an error echoes back.
 MAX_ECHO = 200
 STATUS_OF: tuple[tuple[type[DomainError], int], ...] = (
@@ -81,6 +82,15 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code == 400 and exc.detail == UNPARSABLE_BODY:
+        # FastAPI's answer to a body it cannot decode: invalid input like any other.
+        return problem(
+            422,
+            "Invalid input",
+            "the body could not be read as JSON text (UTF-8)",
+            instance=request.url.path,
+            errors=[{"field": "body", "value": None, "message": "not decodable"}],
+        )
     title = {
         401: "Not authenticated",
         403: "Forbidden",

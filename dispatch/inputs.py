@@ -144,3 +144,12 @@ def day(field: str, value: Any) -> date:
     if isinstance(value, datetime) or not isinstance(value, date):
         raise InvalidError(f"{field} must be a date", field=field, value=str(value))
     return value
+
+
+def reference(session: Session, model: type[Row], field: str, code: str) -> Row:
+    """The row a request names by code in its input: one that does not exist makes the input
+    invalid (InvalidError), unlike the object a request is about (by_code: NotFoundError)."""
+    try:
+        return by_code(session, model, field, code)
+    except NotFoundError as missing:
+        raise InvalidError(missing.message, field=field, value=code) from None

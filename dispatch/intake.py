@@ -94,8 +94,8 @@ def register_request(
     urgency = inputs.member(Urgency, "urgency", urgency)
     contact_name = inputs.text("contact_name", contact_name)
     description = inputs.text("description", description)
-    customer = inputs.by_code(session, Customer, "customer_code", customer_code)
-    contract = inputs.by_code(session, Contract, "contract_code", contract_code)
+    customer = inputs.reference(session, Customer, "customer_code", customer_code)
+    contract = inputs.reference(session, Contract, "contract_code", contract_code)
     if contract.customer_id != customer.id:
         raise InvalidError(
             f"contract {contract_code!r} is not a contract of customer {customer_code!r}",
@@ -108,7 +108,7 @@ def register_request(
         )
     site: Site | None = None
     if site_code is not None:
-        site = inputs.by_code(session, Site, "site_code", site_code)
+        site = inputs.reference(session, Site, "site_code", site_code)
         if site.customer_id != customer.id:
             raise InvalidError(
                 f"site {site_code!r} is not a site of customer {customer_code!r}",
@@ -118,7 +118,7 @@ def register_request(
         region = session.get_one(Region, site.region_id)
     else:
         assert new_site is not None
-        region = inputs.by_code(session, Region, "region_code", new_site.region_code)
+        region = inputs.reference(session, Region, "region_code", new_site.region_code)
     _check_valid_on(contract, local_day(at, region.timezone))
     due = _deadline(session, contract, region, at)
     values: dict[str, Any] = {

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session, col, select
 
 from api import conditional
@@ -53,7 +53,6 @@ Search = Annotated[
 
 
 def _created(response: Response, path: str, revision: int | None = None) -> None:
-    response.status_code = status.HTTP_201_CREATED
     response.headers["Location"] = path
     if revision is not None:
         conditional.tag(response, revision)
@@ -95,7 +94,9 @@ def list_regions(session: SessionDep, _: Office, paging: PagingDep, q: Search = 
     )
 
 
-@router.post("/regions", response_model=s.RegionRead, tags=["regions"], responses=CREATED)
+@router.post(
+    "/regions", status_code=201, response_model=s.RegionRead, tags=["regions"], responses=CREATED
+)
 def create_region(
     body: s.RegionCreate, session: SessionDep, _: Admin, response: Response
 ) -> s.RegionRead:
@@ -225,7 +226,9 @@ def list_skills(session: SessionDep, _: Office, paging: PagingDep, q: Search = N
     )
 
 
-@router.post("/skills", response_model=s.SkillRead, tags=["skills"], responses=CREATED)
+@router.post(
+    "/skills", status_code=201, response_model=s.SkillRead, tags=["skills"], responses=CREATED
+)
 def create_skill(
     body: s.SkillCreate, session: SessionDep, _: Admin, response: Response
 ) -> s.SkillRead:
@@ -312,7 +315,11 @@ def list_technicians(
 
 
 @router.post(
-    "/technicians", response_model=s.TechnicianRead, tags=["technicians"], responses=CREATED
+    "/technicians",
+    status_code=201,
+    response_model=s.TechnicianRead,
+    tags=["technicians"],
+    responses=CREATED,
 )
 def create_technician(
     body: s.TechnicianCreate, session: SessionDep, _: Office, response: Response
@@ -410,6 +417,7 @@ def list_exceptions(
 
 @router.post(
     "/technicians/{code}/exceptions",
+    status_code=201,
     response_model=s.ExceptionRead,
     tags=["technicians"],
     responses=WRITE,
@@ -459,7 +467,13 @@ def list_customers(session: SessionDep, _: Office, paging: PagingDep, q: Search 
     )
 
 
-@router.post("/customers", response_model=s.CustomerRead, tags=["customers"], responses=CREATED)
+@router.post(
+    "/customers",
+    status_code=201,
+    response_model=s.CustomerRead,
+    tags=["customers"],
+    responses=CREATED,
+)
 def create_customer(
     body: s.CustomerCreate, session: SessionDep, _: Office, response: Response
 ) -> s.CustomerRead:
@@ -524,7 +538,9 @@ def list_sites(
     )
 
 
-@router.post("/sites", response_model=s.SiteRead, tags=["customers"], responses=CREATED)
+@router.post(
+    "/sites", status_code=201, response_model=s.SiteRead, tags=["customers"], responses=CREATED
+)
 def create_site(
     body: s.SiteCreate, session: SessionDep, _: Office, response: Response
 ) -> s.SiteRead:
@@ -604,7 +620,13 @@ def list_contracts(
     )
 
 
-@router.post("/contracts", response_model=s.ContractRead, tags=["contracts"], responses=CREATED)
+@router.post(
+    "/contracts",
+    status_code=201,
+    response_model=s.ContractRead,
+    tags=["contracts"],
+    responses=CREATED,
+)
 def create_contract(
     body: s.ContractCreate, session: SessionDep, _: Office, response: Response
 ) -> s.ContractRead:

@@ -9,7 +9,6 @@ from sqlmodel import Session, col, select
 from api import conditional
 from api.deps import SessionDep
 from api.routers.planning import (
-    BAD_BODY,
     INVALID,
     MOVE,
     NOT_FOUND,
@@ -67,7 +66,7 @@ def _placed(session: Session, visit: Visit, response: Response) -> s.VisitPlacem
     dependencies=STAFF,
     response_model=s.MoveRead,
     summary="Assign or move a visit to a technician's route",
-    responses={**MOVE, **BAD_BODY},
+    responses=MOVE,
 )
 def assign(
     code: str,
@@ -107,7 +106,7 @@ def unassign(
     dependencies=STAFF,
     response_model=s.VisitPlacement,
     summary="Keep a visit with a technician and day in later plans",
-    responses={**MOVE, **BAD_BODY},
+    responses=MOVE,
 )
 def pin(
     code: str,

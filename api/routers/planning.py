@@ -38,7 +38,6 @@ STAFF = [Depends(_staff)]
 router = APIRouter(prefix="/api/v1", tags=["planning"], responses=REFUSED)
 NOT_FOUND = {404: {"description": "No such region, plan, job, visit or technician"}}
 INVALID = {422: {"description": "A field breaks a rule; the field and value are named"}}
-BAD_BODY = {400: {"description": "The body is not JSON"}}
 MOVE = {
     **NOT_FOUND,
     **INVALID,
@@ -111,7 +110,6 @@ def _job(session: Session, job: PlanningJob) -> s.JobRead:
         413: {"description": "The plan would take on more open visits than allowed"},
         **INVALID,
         503: {"description": "Jobs cannot be started now (the server is stopping)"},
-        **BAD_BODY,
     },
 )
 def request_plan(

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlmodel import Session, col, select
 
 from api import conditional, idempotency
@@ -147,6 +147,7 @@ def list_requests(
 
 @router.post(
     "/requests",
+    status_code=201,
     response_model=s.RequestRead,
     tags=["requests"],
     responses={**CREATED, 503: {"description": "The geocoder is down (new site by address)"}},
@@ -191,7 +192,6 @@ def register_request(
     )
     read = _requests(session, [row])[0]
     location = f"/api/v1/requests/{row.code}"
-    response.status_code = status.HTTP_201_CREATED
     response.headers["Location"] = location
     idempotency.finish(
         session, user, idempotency_key, 201, {"Location": location}, read.model_dump_json()
@@ -218,7 +218,11 @@ def resolve_request(code: str, body: s.Resolution, session: SessionDep, _: Offic
 
 
 @router.post(
-    "/requests/{code}/escalate", response_model=s.VisitRead, tags=["requests"], responses=WRITE
+    "/requests/{code}/escalate",
+    status_code=201,
+    response_model=s.VisitRead,
+    tags=["requests"],
+    responses=WRITE,
 )
 def escalate_request(
     code: str, body: s.Escalation, session: SessionDep, _: Office, response: Response
@@ -235,7 +239,6 @@ def escalate_request(
         due_date=body.due_date,
         notes=body.notes,
     )
-    response.status_code = status.HTTP_201_CREATED
     response.headers["Location"] = f"/api/v1/visits/{visit.code}"
     conditional.tag(response, visit.revision)
     return _visits(session, [visit])[0]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model, field_validator
 
 from schedules.models import (
     ContractKind,
@@ -28,6 +28,14 @@ Weekday = Annotated[int, Field(ge=0, le=6, description="0 = Monday .. 6 = Sunday
 class Input(BaseModel):
     # Unknown fields are refused: nobody slips an id, a revision or a price past the API.
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # No database column holds NUL (PostgreSQL refuses it outright).
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("text may not contain NUL characters")
+        return value
 
 
 def partial(model: type[BaseModel], *, without: frozenset[str]) -> type[BaseModel]:

@@ -37,7 +37,7 @@ from dispatch.models import (
 )
 from dispatch.settings import Settings
 from schedules import service
-from schedules.errors import ConflictError, InvalidError, NotFoundError, UnavailableError
+from schedules.errors import ConflictError, InvalidError, UnavailableError
 from schedules.models import ContractKind, EntryKind, QuotaPeriod
 from tests.factories import (
     make_contract,
@@ -265,9 +265,9 @@ def test_site_of_another_customer_is_refused(session: Session) -> None:
 @pytest.mark.parametrize(
     ("override", "error", "field"),
     [
-        ({"customer_code": "C-nobody"}, NotFoundError, "customer_code"),
-        ({"contract_code": "CT-nothing"}, NotFoundError, "contract_code"),
-        ({"site_code": "S-nowhere"}, NotFoundError, "site_code"),
+        ({"customer_code": "C-nobody"}, InvalidError, "customer_code"),
+        ({"contract_code": "CT-nothing"}, InvalidError, "contract_code"),
+        ({"site_code": "S-nowhere"}, InvalidError, "site_code"),
         ({"channel": "pigeon"}, InvalidError, "channel"),
         ({"urgency": "whenever"}, InvalidError, "urgency"),
         ({"contact_name": "  "}, InvalidError, "contact_name"),
@@ -322,7 +322,7 @@ def test_new_site_with_coordinates_needs_no_geocoder(session: Session) -> None:
 @pytest.mark.parametrize(
     ("overrides", "error", "field"),
     [
-        ({"region_code": "R-nowhere"}, NotFoundError, "region_code"),
+        ({"region_code": "R-nowhere"}, InvalidError, "region_code"),
         ({"lat": 55.75}, InvalidError, "lon"),
         ({"lat": 95.0, "lon": 37.6}, InvalidError, "lat"),
         ({"lat": 0.0, "lon": 0.0}, InvalidError, "lat"),
