@@ -1,0 +1,679 @@
+"""HTTP load on the API server over loopback, SQLite and PostgreSQL: the demo data with a
+planned and published day, one uvicorn process, and a load generator in another process.
+Throughput (closed loop: a fixed number of connections, each sending as soon as it has its
+answer) and latency at the issue's target rate (open loop: requests sent on a fixed schedule,
+latency counted from the scheduled send, so a slow server cannot hide its queue).
+
+    python -m benchmarks.api_load [--backends sqlite,postgresql] [--seconds 10]
+        [--open-seconds 5] [--concurrency 32] [--rate 1000] [--profile] [--no-record]
+
+A fresh server per endpoint; PostgreSQL is skipped with a message when it does not answer.
+--profile adds, per database, each endpoint run in-process in one thread: time and SQL
+statements per request, thread-pool calls a served request makes, and where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from benchmarks.common import append_results, markdown_table
+
+# The load generator runs in a spawned process that imports this module: the database, the
+# app and the solver are imported only where used, so that process starts in a blink.
+
+POSTGRES = os.environ.get(
+    "DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+DEMO = Path(__file__).resolve().parent.parent / "seed_data" / "default"
+TIMEZONE = "Europe/Moscow"
+TECHNICIAN_PASSWORD = "demo-technician-2026"  # noqa: S105  (published demo password, README)
+TARGET_RPS = 1000.0
+TARGET_P99_MS = 50.0
+STACK = "GET /docs"
+HEALTH = "GET /healthz"
+MY_DAY = "GET /api/v1/me/day"
+TRACK = "GET /api/v1/track/{token}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The database: demo data, a published day, accounts and links to drive the load with
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Fixture:
+    """What the load uses: the day with stops, technicians' bearer tokens, tracking tokens."""
+
+    day: date
+    technicians: list[str]  # usernames of technicians with stops that day, most stops first
+    stops: dict[str, int]
+    tracking_tokens: list[str]
+    bearer: list[str] = field(default_factory=list)
+    setup_seconds: float = 0.0
+
+
+def postgres_reachable() -> str | None:
+    """None when the server answers, else why not."""
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.OperationalError as exc:
+        return str(exc.orig).strip().splitlines()[0]
+    finally:
+        admin.dispose()
+    return None
+
+
+@contextmanager
+def database(backend: str, tmp: Path) -> Iterator[str]:
+    """A fresh, migrated database of ``backend``; dropped afterwards."""
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+
+    from dispatch import db
+
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}"
+        db.upgrade(url)
+        yield url
+        return
+    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    name = f"dispatch_load_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    try:
+        db.upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def prepare(url: str, *, plan_seconds: float, links: int) -> Fixture:
+    """Demo data (day 0 = the next working day), every region's day 0 planned and published,
+    and tracking links for up to ``links`` of its scheduled visits."""
+    from sqlmodel import col, func, select
+
+    from dispatch import db, tracking
+    from dispatch.models import Region, Technician, User, Visit, VisitStatus
+    from dispatch.planning import plan_region, publish
+    from dispatch.seed.loader import load_directory
+    from routing import SolveParams
+
+    started = time.perf_counter()
+    engine = db.make_engine(url)
+    try:
+        with db.transaction(engine) as session:
+            loaded = load_directory(session, DEMO, now=datetime.now(UTC), timezone=TIMEZONE)
+        day = loaded.anchor
+        with db.transaction(engine) as session:
+            for region in session.exec(select(Region).order_by(Region.code)).all():
+                planned = plan_region(
+                    session, region, day, params=SolveParams(time_limit_seconds=plan_seconds)
+                )
+                publish(session, planned.plan)
+        with db.transaction(engine) as session:
+            scheduled = session.exec(
+                select(Visit)
+                .where(Visit.status == VisitStatus.scheduled)
+                .order_by(Visit.planned_start, Visit.code)
+                .limit(links)
+            ).all()
+            tokens = [tracking.issue(session, visit) for visit in scheduled]
+            per_technician = session.exec(
+                select(User.username, func.count(col(Visit.id)))
+                .join(Technician, col(Technician.id) == User.technician_id)
+                .join(Visit, col(Visit.technician_id) == Technician.id)
+                .where(Visit.status == VisitStatus.scheduled)
+                .group_by(User.username)
+                .order_by(func.count(col(Visit.id)).desc(), User.username)
+            ).all()
+    finally:
+        engine.dispose()
+    if not tokens or not per_technician:
+        raise SystemExit("the published day has no scheduled visits; nothing to load")
+    return Fixture(
+        day=day,
+        technicians=[username for username, _ in per_technician],
+        stops=dict(per_technician),
+        tracking_tokens=tokens,
+        setup_seconds=time.perf_counter() - started,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The server: one uvicorn process on a free loopback port
+# ---------------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_flags() -> list[str]:
+    """uvloop and httptools when installed (uvicorn[standard] brings both)."""
+    flags = []
+    if importlib.util.find_spec("uvloop"):
+        flags += ["--loop", "uvloop"]
+    if importlib.util.find_spec("httptools"):
+        flags += ["--http", "httptools"]
+    return flags
+
+
+@dataclass
+class Server:
+    process: subprocess.Popen
+    base: str
+    log: Path
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def serve(url: str, tmp: Path) -> Iterator[Server]:
+    port = free_port()
+    log = tmp / f"uvicorn-{port}.log"
+    env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_LOG_LEVEL": "warning"}
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app_from_env",
+        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
+        "--log-level", "warning", "--timeout-graceful-shutdown", "1", *server_flags(),
+    ]  # fmt: skip
+    with log.open("wb") as sink:
+        process = subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
+            command, env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise SystemExit(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{server.base}/healthz", timeout=2) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit(f"uvicorn did not answer in 60 s:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def sign_in(base: str, usernames: list[str]) -> list[str]:
+    """Access tokens of ``usernames`` through the API's own password flow."""
+    tokens = []
+    for username in usernames:
+        body = f"username={username}&password={TECHNICIAN_PASSWORD}".encode()
+        request = urllib.request.Request(f"{base}/api/v1/auth/token", data=body, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            tokens.append(json.loads(answer.read())["access_token"])
+    return tokens
+
+
+# ---------------------------------------------------------------------------------------------
+# The load generator: aiohttp, keep-alive connections, in its own process
+# ---------------------------------------------------------------------------------------------
+
+Target = tuple[str, dict[str, str]]  # path and headers
+
+
+@dataclass
+class Outcome:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+    statuses: dict[str, int]
+    client_cpu_seconds: float = 0.0
+    server_cpu_seconds: float = 0.0
+
+    @property
+    def rps(self) -> float:
+        """200 answers a second."""
+        return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def _one(
+    session, base: str, target: Target, started: float, latencies: list[float], statuses: Counter
+) -> None:
+    path, headers = target
+    try:
+        async with session.get(base + path, headers=headers) as answer:
+            await answer.read()
+            status = str(answer.status)
+    except Exception as exc:  # a refused or broken connection counts as an error
+        status = type(exc).__name__
+    latencies.append((time.perf_counter() - started) * 1000)
+    statuses[status] += 1
+
+
+def _session(connections: int, timeout: float):  # type: ignore[no-untyped-def]
+    """Keep-alive connections; a request not answered within ``timeout`` counts as an error,
+    so a stuck server cannot stretch a run."""
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
+        timeout=aiohttp.ClientTimeout(total=timeout),
+    )
+
+
+async def _closed_loop(
+    base: str, targets: list[Target], seconds: float, concurrency: int, timeout: float
+) -> tuple[list[float], Counter, float]:
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    async with _session(concurrency, timeout) as session:
+        began = time.perf_counter()
+        deadline = began + seconds
+
+        async def worker(offset: int) -> None:
+            n = offset
+            while time.perf_counter() < deadline:
+                await _one(
+                    session,
+                    base,
+                    targets[n % len(targets)],
+                    time.perf_counter(),
+                    latencies,
+                    statuses,
+                )
+                n += concurrency
+
+        await asyncio.gather(*(worker(i) for i in range(concurrency)))
+        return latencies, statuses, time.perf_counter() - began
+
+
+async def _open_loop(
+    base: str,
+    targets: list[Target],
+    seconds: float,
+    rate: float,
+    max_in_flight: int,
+    timeout: float,
+) -> tuple[list[float], Counter, float]:
+    """``rate`` requests a second on a fixed schedule; each latency runs from its scheduled
+    send, so time spent waiting for a free connection counts (no coordinated omission)."""
+    latencies: list[float] = []
+    statuses: Counter = Counter()
+    async with _session(max_in_flight, timeout) as session:
+        began = time.perf_counter()
+        sent = 0
+        pending: set[asyncio.Task] = set()
+        while (now := time.perf_counter()) - began < seconds:
+            due = int((now - began) * rate)
+            while sent < due:
+                scheduled = began + sent / rate
+                task = asyncio.create_task(
+                    _one(
+                        session, base, targets[sent % len(targets)], scheduled, latencies, statuses
+                    )
+                )
+                pending.add(task)
+                task.add_done_callback(pending.discard)
+                sent += 1
+            await asyncio.sleep(0.0005)
+        if pending:
+            await asyncio.gather(*pending)
+        return latencies, statuses, time.perf_counter() - began
+
+
+def _drive(connection, base: str, targets: list[Target], spec: dict) -> None:  # type: ignore[no-untyped-def]
+    """The load process: runs one load and sends back what it saw."""
+    if importlib.util.find_spec("uvloop"):
+        import uvloop
+
+        uvloop.install()
+    started_cpu = time.process_time()
+    if spec["mode"] == "closed":
+        run = _closed_loop(base, targets, spec["seconds"], spec["concurrency"], spec["timeout"])
+    else:
+        run = _open_loop(
+            base, targets, spec["seconds"], spec["rate"], spec["max_in_flight"], spec["timeout"]
+        )
+    latencies, statuses, wall = asyncio.run(run)
+    connection.send((latencies, dict(statuses), wall, time.process_time() - started_cpu))
+    connection.close()
+
+
+def drive(server: Server, targets: list[Target], **spec: object) -> Outcome:
+    """One load run from a separate process, and the server's CPU time over it."""
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=_drive, args=(sending, server.base, targets, spec))
+    cpu_before = server.cpu_seconds()
+    process.start()
+    sending.close()
+    latencies, statuses, wall, client_cpu = receiving.recv()
+    process.join()
+    server_cpu = server.cpu_seconds() - cpu_before
+    errors = sum(n for status, n in statuses.items() if status != "200")
+    return Outcome(
+        requests=len(latencies),
+        errors=errors,
+        seconds=wall,
+        latencies_ms=latencies,
+        statuses=statuses,
+        client_cpu_seconds=client_cpu,
+        server_cpu_seconds=server_cpu,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# In-process profile of one endpoint: queries per request and the top costs
+# ---------------------------------------------------------------------------------------------
+
+
+# Where profiled time is spent, by the file's package (first match wins).
+BUCKETS = (
+    ("sqlite3 / psycopg (driver)", ("sqlite3", "psycopg")),
+    ("sqlalchemy / sqlmodel", ("sqlalchemy", "sqlmodel")),
+    ("pydantic", ("pydantic",)),
+    ("jwt", ("/jwt/",)),
+    ("fastapi / starlette", ("fastapi", "starlette")),
+    ("our code (api, dispatch, schedules)", ("/api/", "/dispatch/", "/schedules/")),
+    ("asyncio / anyio / stdlib", ("asyncio", "anyio", "/lib/python3")),
+)
+
+
+def _bucket(path: str) -> str:
+    return next((name for name, keys in BUCKETS if any(k in path for k in keys)), "other")
+
+
+async def _call(app, path: str, headers: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
+    """One GET through the ASGI app, without a server or an HTTP client."""
+    route, _, query = path.partition("?")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": route, "raw_path": route.encode(), "root_path": "",
+        "query_string": query.encode(), "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 80), "state": {},
+        "headers": [(b"host", b"bench")]
+        + [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }  # fmt: skip
+    status = 0
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+def profile(url: str, fixture: Fixture, requests: int = 500, top: int = 12) -> str:
+    """Each endpoint ``requests`` times through the ASGI app in-process, in one thread (sync
+    routes and dependencies run inline instead of in the thread pool, so the profiler sees
+    them): time per request, SQL statements per request, profiled time by package and the
+    functions that take most of it."""
+    import cProfile
+    import io
+    import pstats
+    from unittest import mock
+
+    import anyio.to_thread
+    import sqlalchemy as sa
+
+    from api.app import create_app
+    from dispatch.settings import Settings
+
+    hops: Counter = Counter()
+
+    async def inline(func, *args, **_):  # type: ignore[no-untyped-def]
+        hops[getattr(func, "__qualname__", repr(func))] += 1
+        return func(*args)
+
+    cases = {
+        HEALTH: ("/healthz", {}),
+        MY_DAY: (
+            f"/api/v1/me/day?date={fixture.day.isoformat()}",
+            {"Authorization": f"Bearer {fixture.bearer[0]}"},
+        ),
+        TRACK: (f"/api/v1/track/{fixture.tracking_tokens[0]}", {}),
+    }
+    out = io.StringIO()
+
+    async def run() -> None:
+        app = create_app(Settings(database_url=url))
+        async with app.router.lifespan_context(app):
+            statements: list[str] = []
+            sa.event.listen(
+                app.state.engine,
+                "before_cursor_execute",
+                lambda *a: statements.append(a[2].split()[0].upper()),
+            )
+            for name, (path, headers) in cases.items():
+                for _ in range(50):
+                    assert await _call(app, path, headers) == 200, name
+                statements.clear()
+                hops.clear()
+                await _call(app, path, headers)
+                queries = Counter(statements)
+                threaded = sum(hops.values())
+                began = time.perf_counter()
+                for _ in range(requests):
+                    await _call(app, path, headers)
+                plain = (time.perf_counter() - began) / requests * 1000
+                profiler = cProfile.Profile()
+                profiler.enable()
+                for _ in range(requests):
+                    await _call(app, path, headers)
+                profiler.disable()
+                stats = pstats.Stats(profiler)
+                by_bucket: Counter = Counter()
+                for (path_, _, _), (_, _, own, _, _) in stats.stats.items():  # type: ignore[attr-defined]
+                    by_bucket[_bucket(path_)] += own
+                total = sum(by_bucket.values())
+                print(
+                    f"\n{name}: {plain:.2f} ms per request in-process, one thread, no "
+                    f"profiler; {sum(queries.values())} SQL statements per request "
+                    f"({', '.join(f'{k} {v}' for k, v in queries.items())}); {threaded} "
+                    "calls a request makes to the thread pool when served",
+                    file=out,
+                )
+                print("  profiled time by package, share and ms per request:", file=out)
+                for bucket, own in by_bucket.most_common():
+                    print(
+                        f"    {bucket:40} {own / total:6.1%} {own / requests * 1000:6.3f}",
+                        file=out,
+                    )
+                listing = io.StringIO()
+                pstats.Stats(profiler, stream=listing).sort_stats("tottime").print_stats(top)
+                body = listing.getvalue()
+                print(body[body.find("   ncalls") :].rstrip(), file=out)
+
+    with mock.patch.object(anyio.to_thread, "run_sync", inline):
+        asyncio.run(run())
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def table_row(backend: str, name: str, mode: str, outcome: Outcome, ceiling: float) -> list:
+    per_request = max(1, outcome.requests)
+    return [
+        backend,
+        name,
+        mode,
+        f"{outcome.rps:.0f}",
+        f"{outcome.percentile(0.5):.1f}",
+        f"{outcome.percentile(0.99):.1f}",
+        outcome.errors,
+        f"{outcome.rps / ceiling:.2f}" if ceiling and mode.startswith("closed") else "-",
+        f"{outcome.server_cpu_seconds / per_request * 1e3:.2f}",
+        f"{outcome.client_cpu_seconds / per_request * 1e3:.2f}",
+    ]
+
+
+def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[list], str, str]:
+    """Table rows, a note and (with --profile) the profile of one backend."""
+    rows = []
+    report = ""
+    with database(backend, tmp) as url:
+        fixture = prepare(url, plan_seconds=args.plan_seconds, links=args.links)
+        with serve(url, tmp) as server:
+            fixture.bearer = sign_in(server.base, fixture.technicians[: args.technicians])
+        day = f"/api/v1/me/day?date={fixture.day.isoformat()}"
+        targets: dict[str, list[Target]] = {
+            HEALTH: [("/healthz", {})],
+            MY_DAY: [(day, {"Authorization": f"Bearer {t}"}) for t in fixture.bearer],
+            TRACK: [(f"/api/v1/track/{t}", {}) for t in fixture.tracking_tokens],
+        }
+        closed = {"mode": "closed", "concurrency": args.concurrency, "timeout": args.timeout}
+        opened = {
+            "mode": "open",
+            "rate": args.rate,
+            "max_in_flight": args.max_in_flight,
+            "timeout": args.timeout,
+        }
+        if args.stack:
+            # The HTTP stack alone: a small static page, no database, no thread pool.
+            targets = {STACK: [("/docs", {})], **targets}
+        ceiling = 0.0
+        for name, endpoint in targets.items():
+            # A fresh server per endpoint: one that fell behind the open loop must not slow
+            # down the next endpoint's measurement.
+            with serve(url, tmp) as server:
+                drive(server, endpoint, seconds=args.warmup, **closed)
+                runs = [(f"closed, {args.concurrency} conn", closed)]
+                if name not in (STACK, HEALTH):
+                    runs.append((f"open, {args.rate:g}/s", opened))
+                for mode, spec in runs:
+                    seconds = args.seconds if spec is closed else args.open_seconds
+                    outcome = drive(server, endpoint, seconds=seconds, **spec)
+                    if name == HEALTH:
+                        ceiling = outcome.rps
+                    rows.append(table_row(backend, name, mode, outcome, ceiling))
+                    print(" | ".join(map(str, rows[-1])), flush=True)
+                    if outcome.errors:
+                        print(f"  {name} {mode}: statuses {outcome.statuses}", file=sys.stderr)
+        if args.profile:
+            report = f"== {backend}\n" + profile(url, fixture)
+    stops = [fixture.stops[t] for t in fixture.technicians[: args.technicians]]
+    note = (
+        f"{backend}: demo data, day {fixture.day} of every region planned "
+        f"({args.plan_seconds:g} s per region) and published, setup {fixture.setup_seconds:.0f} "
+        f"s; my day rotates {len(fixture.bearer)} technicians with {min(stops)}-{max(stops)} "
+        f"stops; track rotates {len(fixture.tracking_tokens)} links."
+    )
+    return rows, note, report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--seconds", type=float, default=10.0, help="per closed-loop run")
+    parser.add_argument("--open-seconds", type=float, default=5.0, help="per open-loop run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="per endpoint, not measured")
+    parser.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
+    parser.add_argument("--rate", type=float, default=TARGET_RPS, help="open-loop requests/s")
+    parser.add_argument("--max-in-flight", type=int, default=256, help="open-loop connections")
+    parser.add_argument("--timeout", type=float, default=2.0, help="per request, then an error")
+    parser.add_argument("--technicians", type=int, default=8, help="signed-in technicians")
+    parser.add_argument("--links", type=int, default=200, help="tracking links in rotation")
+    parser.add_argument("--plan-seconds", type=float, default=2.0, help="solver limit per region")
+    parser.add_argument("--profile", action="store_true", help="also cProfile in-process")
+    parser.add_argument(
+        "--no-stack", dest="stack", action="store_false", help=f"skip {STACK} (no database)"
+    )
+    parser.add_argument("--no-record", action="store_true")
+    args = parser.parse_args(argv)
+
+    rows: list[list] = []
+    notes: list[str] = []
+    profiles: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for backend in [b for b in args.backends.split(",") if b]:
+            if backend == "postgresql" and (why := postgres_reachable()):
+                message = f"postgresql skipped: not reachable at {POSTGRES} ({why})"
+                print(message, file=sys.stderr)
+                notes.append(message + ".")
+                continue
+            found, note, report = measure(backend, args, Path(scratch))
+            args.stack = False  # the HTTP stack does not depend on the database: once is enough
+            rows += found
+            notes.append(note)
+            profiles.append(report)
+    header = [
+        "database", "endpoint", "load", "200 answers/s", "p50 ms", "p99 ms", "errors",
+        "x ceiling", "server CPU ms/req", "client CPU ms/req",
+    ]  # fmt: skip
+    table = markdown_table(header, rows)
+    flags = " ".join(server_flags()) or "default loop and parser"
+    notes.append(
+        f"One uvicorn process ({flags}, no access log) on 127.0.0.1 and an aiohttp load "
+        f"generator in another process, keep-alive connections, on the same 2 cores. Closed "
+        f"loop: {args.concurrency} connections each sending as soon as answered, "
+        f"{args.seconds:g} s after {args.warmup:g} s of warm-up; x ceiling is throughput over "
+        f"that of {HEALTH} (two small queries, the cheapest endpoint); {STACK} (a static "
+        "page: no database, no thread pool) shows what the HTTP stack alone can do. Open loop: "
+        f"{args.rate:g} requests/s on a fixed schedule for {args.open_seconds:g} s, latency "
+        f"from the scheduled send (queueing included), up to {args.max_in_flight} "
+        f"connections; a request unanswered after {args.timeout:g} s is an error. "
+        f"Target: >= {TARGET_RPS:g} requests/s with p99 <= {TARGET_P99_MS:g} ms for my day "
+        "and track. CPU ms/req: the process's CPU time over the run divided by requests."
+    )
+    print(table)
+    print("\n".join(notes))
+    for report in profiles:
+        print(report)
+    if not args.no_record and rows:
+        append_results(
+            "API under HTTP load (my day, tracking link)",
+            " ".join(["python -m benchmarks.api_load", *(argv or sys.argv[1:])]),
+            table,
+            " ".join(notes),
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
