@@ -6,16 +6,20 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import jwt
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, SessionDep, SettingsDep
+from api.deps import EngineDep, SessionDep, SettingsDep, reading
 from dispatch import accounts, db
 from dispatch.models import Role, User
 from dispatch.settings import Settings
@@ -25,6 +29,9 @@ ISSUER = "field-dispatch"
 bearer = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 UNAUTHORISED = {"WWW-Authenticate": "Bearer"}
+# How long a signed-in account is trusted without asking the database again: deactivating an
+# account, or changing its role, takes effect on requests within this many seconds.
+ACCOUNT_TTL_SECONDS = 5.0
 
 
 class TokenPair(BaseModel):
@@ -113,12 +120,8 @@ def _pair(user: User, settings: Settings, now: datetime, issued: accounts.Issued
     )
 
 
-def current_user(
-    session: SessionDep,
-    settings: SettingsDep,
-    token: Annotated[str | None, Depends(bearer)],
-) -> User:
-    """The user of a valid access token; 401 with WWW-Authenticate otherwise."""
+def verified_claims(settings: Settings, token: str | None) -> dict[str, Any]:
+    """The claims of a valid access token; 401 with WWW-Authenticate otherwise."""
     if token is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "a bearer token is required", UNAUTHORISED
@@ -141,25 +144,196 @@ def current_user(
         ) from None
     if claims["type"] != "access":
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "not an access token", UNAUTHORISED)
+    return claims
+
+
+def _inactive() -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, "the account is not active", UNAUTHORISED)
+
+
+def current_user(session: Session, settings: Settings, token: str | None) -> User:
+    """The user of a valid access token, read in ``session``; 401 otherwise."""
+    claims = verified_claims(settings, token)
     user = session.get(User, int(claims["sub"]))
     if user is None or not user.is_active:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the account is not active", UNAUTHORISED)
+        raise _inactive()
     return user
 
 
-CurrentUser = Annotated[User, Depends(current_user)]
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What a request needs to know about its signed-in user (never the password hash)."""
+
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    technician_id: int | None
+    created_at: datetime
+
+    def user(self) -> User:
+        # A new detached row per request: a shared one could end up in two sessions.
+        return User(
+            id=self.id,
+            username=self.username,
+            full_name=self.full_name,
+            password_hash="",
+            role=self.role,
+            technician_id=self.technician_id,
+            is_active=True,
+            created_at=self.created_at,
+        )
+
+
+class SignIns:
+    """What earlier requests established, kept in memory so that a request neither queries
+    the user table nor spends a thread-pool hop on it: access tokens already verified (their
+    user and expiry, checked against ``wall``; the signature check is a good part of a
+    request's own work) and active accounts, each trusted for ``ttl`` seconds of ``clock``
+    after it was read. Keys come from tokens we signed, so the account table stays as small
+    as the user table; the token table is emptied when it reaches ``max_tokens``. Used from
+    the event loop only."""
+
+    def __init__(
+        self,
+        ttl: float = ACCOUNT_TTL_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        max_tokens: int = 10_000,
+    ):
+        self.ttl = ttl
+        self.clock = clock
+        self.wall = wall
+        self.max_tokens = max_tokens
+        self._tokens: dict[str, tuple[int, int]] = {}
+        self._accounts: dict[int, tuple[float, Account]] = {}
+
+    def token(self, token: str) -> tuple[int, int] | None:
+        """User id and expiry (Unix seconds) of a token verified before."""
+        return self._tokens.get(token)
+
+    def verified(self, token: str, claims: dict[str, Any]) -> tuple[int, int]:
+        if len(self._tokens) >= self.max_tokens:
+            self._tokens.clear()
+        found = self._tokens[token] = (int(claims["sub"]), int(claims["exp"]))
+        return found
+
+    def expired(self, expires: int) -> bool:
+        """The expiry test of jwt.decode, for tokens it verified earlier."""
+        return expires <= self.wall()
+
+    def account(self, user_id: int) -> Account | None:
+        found = self._accounts.get(user_id)
+        if found is None or found[0] <= self.clock():
+            return None
+        return found[1]
+
+    def put(self, account: Account) -> None:
+        self._accounts[account.id] = (self.clock() + self.ttl, account)
+
+    def forget(self, user_id: int | None = None) -> None:
+        """Ask the database again next time: about ``user_id``, or about everybody."""
+        if user_id is None:
+            self._accounts.clear()
+        else:
+            self._accounts.pop(user_id, None)
+
+
+_ACCOUNT = select(
+    User.id,
+    User.username,
+    User.full_name,
+    User.role,
+    User.technician_id,
+    User.created_at,
+    User.is_active,
+).where(User.id == sa.bindparam("id"))
+
+
+def read_account(connection: sa.Connection, user_id: int) -> Account | None:
+    """The active account ``user_id``; None when it is absent or deactivated."""
+    row = connection.execute(_ACCOUNT, {"id": user_id}).first()
+    if row is None or not row.is_active:
+        return None
+    return Account(*row[:-1])
+
+
+def _load_account(engine: sa.Engine, user_id: int) -> Account | None:
+    # A connection of its own, returned before this thread-pool hop ends: a connection held
+    # while the request waits for another thread can starve the pool (all threads waiting
+    # for a connection, all connections waiting for a thread).
+    with reading(engine) as connection:
+        return read_account(connection, user_id)
+
+
+def sign_ins_of(app: FastAPI) -> SignIns:
+    # Made on first use, on the event loop (one thread), so never twice.
+    found = getattr(app.state, "sign_ins", None)
+    if found is None:
+        found = app.state.sign_ins = SignIns()
+    return found
+
+
+async def signed_in(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Account:
+    """The account of a valid access token; 401 with WWW-Authenticate otherwise. A
+    coroutine, so that a known token of a known account costs no thread-pool hop and no
+    query; see ACCOUNT_TTL_SECONDS. Settings and engine come from the app's state, as
+    get_settings and get_engine give them, without a dependency each: every signed-in
+    request runs this."""
+    sign_ins = sign_ins_of(request.app)
+    known = sign_ins.token(token) if token is not None else None
+    if known is None:
+        claims = verified_claims(request.app.state.settings, token)
+        known = sign_ins.verified(token, claims)  # type: ignore[arg-type]
+    user_id, expires = known
+    if sign_ins.expired(expires):
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "the access token has expired", UNAUTHORISED
+        )
+    account = sign_ins.account(user_id)
+    if account is None:
+        account = await run_in_threadpool(_load_account, request.app.state.engine, user_id)
+        if account is None:
+            raise _inactive()
+        sign_ins.put(account)
+    return account
+
+
+async def _signed_in_user(account: Annotated[Account, Depends(signed_in)]) -> User:
+    return account.user()
+
+
+CurrentUser = Annotated[User, Depends(_signed_in_user)]
+
+
+def _admit(roles: tuple[Role, ...], role: Role) -> None:
+    if role not in roles:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this needs the role {' or '.join(r.value for r in roles)}",
+        )
 
 
 def require(*roles: Role) -> Callable[[User], User]:
     """A dependency admitting only ``roles`` (403 for anybody else signed in)."""
 
+    # Plain (not a coroutine): it is also called directly with a user read elsewhere.
     def check(user: CurrentUser) -> User:
-        if user.role not in roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"this needs the role {' or '.join(r.value for r in roles)}",
-            )
+        _admit(roles, user.role)
         return user
+
+    return check
+
+
+def require_account(*roles: Role) -> Callable[..., Awaitable[Account]]:
+    """require() for routes that need only the Account: a coroutine (no thread-pool hop) with
+    no dependency but the bearer token, since every dependency level costs a little on the
+    hottest paths."""
+
+    async def check(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Account:
+        account = await signed_in(request, token)
+        _admit(roles, account.role)
+        return account
 
     return check
 

@@ -10,6 +10,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -181,6 +182,18 @@ async def _out_of_range(request: Request, exc: DataError) -> JSONResponse:
     )
 
 
+async def _pool_exhausted(request: Request, exc: PoolTimeoutError) -> JSONResponse:
+    # Every connection of the pool stayed busy for the pool timeout: overload, not a fault.
+    log.warning("no database connection within the pool timeout: %s", exc)
+    return problem(
+        503,
+        "Service unavailable",
+        "the server is busy; retry shortly",
+        instance=request.url.path,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
     # Optimistic locking: the row changed between this request's read and its write.
     return problem(
@@ -204,4 +217,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _out_of_range)  # type: ignore[arg-type]
     app.add_exception_handler(DBAPIError, _database_down)  # type: ignore[arg-type]
     app.add_exception_handler(StaleDataError, _stale)  # type: ignore[arg-type]
+    app.add_exception_handler(PoolTimeoutError, _pool_exhausted)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)

@@ -19,15 +19,34 @@ log = logging.getLogger(__name__)
 WRITER_OPTION = "dispatch_sqlite_immediate"
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for ``url``; SQLite gets foreign keys, WAL and real transactions switched on."""
+# The API server's pool: as many connections as anyio has threads for blocking calls (40 by
+# default), so that threads cannot all be waiting for connections held by requests that wait
+# for a thread (a route on a request's session keeps its connection through one more call in
+# the pool: FastAPI validates a plain function's answer there). A longer wait than
+# pool_timeout means an overloaded database: a quick refusal beats a 30 s queue.
+SERVER_POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 5}
+# Without pre-ping (a round trip on every checkout), a connection the database dropped fails
+# the one request using it (503, see api.errors) and the pool replaces its connections;
+# recycling keeps connections from outliving idle timeouts on the way.
+SERVER_RECYCLE_SECONDS = 1800
+
+
+def make_engine(url: str, *, server: bool = False, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url``; SQLite gets foreign keys, WAL and real transactions switched on.
+    ``server``: the API server's engine, see SERVER_POOL."""
     parsed = make_url(url)
+    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    if server and not in_memory:
+        kwargs = {**SERVER_POOL, **kwargs}
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(url, **kwargs)
-        _configure_sqlite(engine, in_memory=parsed.database in (None, "", ":memory:"))
+        _configure_sqlite(engine, in_memory=in_memory)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    if server:
+        kwargs.setdefault("pool_recycle", SERVER_RECYCLE_SECONDS)
+    else:
+        kwargs.setdefault("pool_pre_ping", True)
     return sa.create_engine(url, **kwargs)
 
 

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from html import escape
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep
+from api.deps import read_in_thread
 from dispatch import tracking
 from dispatch.models import VisitStatus
 
@@ -43,8 +43,9 @@ class TrackView(BaseModel):
     summary="Follow a visit",
     responses={404: {"description": "Unknown or expired link"}},
 )
-def track(token: str, session: SessionDep) -> TrackView:
-    found = tracking.lookup(session, token, datetime.now(UTC))
+async def track(request: Request, token: str) -> TrackView:
+    # A coroutine with all its database work in one thread-pool hop: customers poll this.
+    found = await read_in_thread(request, tracking.lookup, token, datetime.now(UTC))
     return TrackView(
         visit=found.visit,
         status=found.status,
@@ -56,8 +57,8 @@ def track(token: str, session: SessionDep) -> TrackView:
 
 
 @router.get("/track/{token}", response_class=HTMLResponse, include_in_schema=False)
-def track_page(token: str, session: SessionDep) -> HTMLResponse:
-    found = tracking.lookup(session, token, datetime.now(UTC))
+async def track_page(request: Request, token: str) -> HTMLResponse:
+    found = await read_in_thread(request, tracking.lookup, token, datetime.now(UTC))
     rows = [("Status", LABELS[found.status])]
     if found.arrival_from and found.arrival_to:
         rows.append(("Arrival", f"{found.arrival_from:%d %b %H:%M} - {found.arrival_to:%H:%M} UTC"))
