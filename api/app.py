@@ -14,12 +14,14 @@ from api.limits import BodyLimit
 from api.routers import (
     board,
     catalogue,
+    customers,
     health,
     imports,
     mobile,
     moves,
     planning,
     reports,
+    technicians,
     track,
     work,
 )
@@ -77,7 +79,17 @@ def create_app(
     app.include_router(auth.router)
     app.include_router(mobile.router)
     app.include_router(track.router)
-    for dispatcher_api in (catalogue, work, planning, moves, board, reports, imports):
+    for dispatcher_api in (
+        catalogue,
+        technicians,
+        customers,
+        work,
+        planning,
+        moves,
+        board,
+        reports,
+        imports,
+    ):
         app.include_router(dispatcher_api.router)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
