@@ -6,15 +6,24 @@ nothing. The same key with a different request is refused."""
 from __future__ import annotations
 
 import hashlib
+from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import HTTPException, Response, status
+from fastapi import Header, HTTPException, Response, status
 from pydantic import BaseModel
 from sqlmodel import Session
 
 from dispatch.models import IdempotencyRecord, User
 
 MAX_KEY = 100
+# The header parameter of every POST that honours a key.
+KeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Retries with the same key get the first answer and apply once.",
+    ),
+]
 
 
 def fingerprint(method: str, path: str, body: BaseModel | None) -> str:

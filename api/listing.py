@@ -80,16 +80,24 @@ def page(
     sortable: Mapping[str, Any],
     default: str,
     tiebreak: Any,
-    read: Callable[[Any], T],
+    read: Callable[[Any], T] | None = None,
+    read_all: Callable[[list[Any]], list[T]] | None = None,
 ) -> Page[T]:
-    """One page of ``statement``'s rows, each turned into an item by ``read``; ``tiebreak``
-    (a unique column) keeps the order total, so pages neither repeat nor skip rows."""
+    """One page of ``statement``'s rows turned into items, one by one by ``read`` or all at
+    once by ``read_all`` (which can look up what they refer to in one query per table);
+    ``tiebreak`` (a unique column) keeps the order total, so pages neither repeat nor skip
+    rows."""
     clauses = [*order_by(paging.sort, sortable, default), tiebreak.asc()]
     total = session.scalar(sa.select(sa.func.count()).select_from(statement.subquery())) or 0
     rows: Sequence[Any] = session.execute(
         statement.order_by(*clauses).limit(paging.limit).offset(paging.offset)
     ).all()
-    items = [read(row[0] if len(row) == 1 else row) for row in rows]
+    found = [row[0] if len(row) == 1 else row for row in rows]
+    if read_all is not None:
+        items = read_all(found)
+    else:
+        assert read is not None, "page() needs read or read_all"
+        items = [read(row) for row in found]
     after = paging.offset + len(items)
     return Page[T](
         items=items,

@@ -28,7 +28,8 @@ from schedules.calendars import ShiftSpan
 from schedules.errors import NotFoundError
 from schedules.periods import local_day
 
-# The stops a day shows: everything planned and not cancelled.
+# The stops a day shows (on the board and on a technician's phone): everything planned and
+# not cancelled.
 SHOWN = (
     VisitStatus.scheduled,
     VisitStatus.dispatched,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session, col, select
 
@@ -17,6 +17,7 @@ from api.auth import Account, require, require_account
 from api.deps import SessionDep, read_in_thread
 from dispatch import field, ledger
 from dispatch.adapter import Horizon
+from dispatch.board import SHOWN
 from dispatch.models import (
     MaterialUsage,
     Region,
@@ -44,19 +45,6 @@ router = APIRouter(
 NOT_MINE = {404: {"description": "Not one of your visits (or no such visit)"}}
 TechnicianUser = Annotated[User, Depends(require(Role.technician))]
 TechnicianAccount = Annotated[Account, Depends(require_account(Role.technician))]
-IDEMPOTENCY = Header(
-    alias="Idempotency-Key",
-    description="Retries with the same key get the first answer and apply once.",
-)
-# What a technician may see on their day: everything not yet cancelled.
-SHOWN = (
-    VisitStatus.scheduled,
-    VisitStatus.dispatched,
-    VisitStatus.en_route,
-    VisitStatus.on_site,
-    VisitStatus.completed,
-    VisitStatus.failed,
-)
 
 
 class Window(BaseModel):
@@ -287,7 +275,7 @@ def report_status(
     user: TechnicianUser,
     response: Response,
     if_match: conditional.IfMatch = None,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response | None:
     print_ = idempotency.fingerprint("POST", f"/me/visits/{code}/status", report)
     replay = idempotency.begin(session, user, idempotency_key, print_)
@@ -320,7 +308,7 @@ def report_position(
     position: Position,
     session: SessionDep,
     user: TechnicianUser,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response | None:
     print_ = idempotency.fingerprint("POST", "/me/position", position)
     replay = idempotency.begin(session, user, idempotency_key, print_)
@@ -410,7 +398,7 @@ def log_time(
     entry: TimeEntryIn,
     session: SessionDep,
     user: TechnicianUser,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response | TimeEntryOut:
     replay = idempotency.begin(
         session,
@@ -490,7 +478,7 @@ def log_material(
     material: MaterialIn,
     session: SessionDep,
     user: TechnicianUser,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response | None:
     replay = idempotency.begin(
         session,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlmodel import Session, col, select
 
 import routing
@@ -44,10 +44,6 @@ MOVE = {
     409: {"description": "The visit is under way, a route is locked, or it changed meanwhile"},
     412: {"description": "If-Match names an older revision of the visit"},
 }
-IDEMPOTENCY = Header(
-    alias="Idempotency-Key",
-    description="Retries with the same key get the first answer and queue one job.",
-)
 DayPath = Annotated[date, Path(ge=s.EARLIEST, le=s.LATEST, description="Local day.")]
 # Ids are 32-bit integers in the database.
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -119,7 +115,7 @@ def request_plan(
     settings: SettingsDep,
     executor: Annotated[jobs.Executor, Depends(executor_of)],
     response: Response,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Response | s.JobRead:
     """Plan one region (or every region) from a local day for some days; the answer is the
     queued job at once. Poll its Location until it has succeeded or failed."""

@@ -77,7 +77,7 @@ def list_technicians(
         )
     if active is not None:
         statement = statement.where(Technician.active == active)
-    found = page(
+    return page(
         session,
         statement,
         paging,
@@ -88,10 +88,7 @@ def list_technicians(
         },
         default="code",
         tiebreak=Technician.id,
-        read=lambda row: row,
-    )
-    return Page[s.TechnicianRead](
-        **found.model_dump(exclude={"items"}), items=_technicians(session, found.items)
+        read_all=lambda rows: _technicians(session, rows),
     )
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlmodel import Session, col, select
 
 from api import conditional, idempotency
@@ -37,10 +37,6 @@ from dispatch.models import (
 )
 
 Office = Annotated[User, Depends(require(Role.dispatcher, Role.admin))]
-IDEMPOTENCY = Header(
-    alias="Idempotency-Key",
-    description="Retries with the same key get the first answer and apply once.",
-)
 router = APIRouter(prefix="/api/v1")
 
 
@@ -127,7 +123,7 @@ def list_requests(
         statement = statement.where(ServiceRequest.registered_at >= _utc(registered_from))  # type: ignore[operator]
     if registered_to is not None:
         statement = statement.where(ServiceRequest.registered_at < _utc(registered_to))  # type: ignore[operator]
-    found = page(
+    return page(
         session,
         statement,
         paging,
@@ -138,10 +134,7 @@ def list_requests(
         },
         default="-registered_at",
         tiebreak=ServiceRequest.id,
-        read=lambda row: row,
-    )
-    return Page[s.RequestRead](
-        **found.model_dump(exclude={"items"}), items=_requests(session, found.items)
+        read_all=lambda rows: _requests(session, rows),
     )
 
 
@@ -158,7 +151,7 @@ def register_request(
     settings: SettingsDep,
     user: Office,
     response: Response,
-    idempotency_key: Annotated[str | None, IDEMPOTENCY] = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> Any:
     """Register a request at a site (or a new one, geocoded when given by address); its SLA
     deadline is computed at once."""
@@ -369,7 +362,7 @@ def list_visits(
         )
     if open_on is not None:
         statement = statement.where(Visit.earliest_date <= open_on, Visit.due_date >= open_on)  # type: ignore[operator]
-    found = page(
+    return page(
         session,
         statement,
         paging,
@@ -382,10 +375,8 @@ def list_visits(
         },
         default="due_date,-priority",
         tiebreak=Visit.id,
-        read=lambda row: row,
+        read_all=lambda rows: _visits(session, rows),
     )
-    items = _visits(session, found.items)
-    return Page[s.VisitRead](**found.model_dump(exclude={"items"}), items=items)
 
 
 @router.get("/visits/{code}", response_model=s.VisitRead, tags=["visits"], responses=READ)
