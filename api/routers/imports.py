@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 
@@ -13,7 +13,6 @@ from api.schemas.imports import ImportRead
 from dispatch import imports
 from dispatch.imports import Kind
 from dispatch.models import Role, User
-from schedules.errors import TooLargeError
 
 router = APIRouter(prefix="/api/v1", tags=["imports"])
 Dispatcher = Annotated[User, Depends(require(Role.dispatcher, Role.admin))]
@@ -78,38 +77,16 @@ has no header, or names an unknown column or lacks a required one is `422` namin
 """
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
-
-
-async def csv_body(request: Request, settings: SettingsDep) -> bytes:
-    """The request body, refused (413) past ``max_upload_bytes``: by its declared length
-    before any of it is read, and by counting while it streams, since a client may declare
-    none or lie."""
+async def csv_body(request: Request) -> bytes:
+    """The request body, if it is sent as CSV (415 otherwise)."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media not in CSV_TYPES:
         raise HTTPException(
             status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
             f"send the file as text/csv, not {media or 'without a Content-Type'}",
         )
-    limit = settings.max_upload_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise TooLargeError(
-            f"the body is {int(declared)} bytes; at most {limit} are accepted",
-            field="body",
-            value=int(declared),
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLargeError(
-                f"the body is over {limit} bytes, the most accepted",
-                field="body",
-                value=f"more than {limit} bytes",
-            )
-    return bytes(body)
+    # Its size is bounded by the app's body limit (api.limits), declared or streamed.
+    return await request.body()
 
 
 @router.post(
@@ -123,11 +100,13 @@ async def csv_body(request: Request, settings: SettingsDep) -> bytes:
             "model": ImportRead,
             "description": "Dry run: every row is valid; nothing was written",
         },
-        401: _problem("No valid bearer token"),
-        403: _problem("Signed in, but neither dispatcher nor admin"),
-        413: _problem("Body or row count over the limit"),
-        415: _problem("The body is not sent as text/csv"),
-        422: _problem("Bad file or rows: `errors` lists every failing row, nothing is written"),
+        401: {"description": "No valid bearer token"},
+        403: {"description": "Signed in, but neither dispatcher nor admin"},
+        413: {"description": "Body or row count over the limit"},
+        415: {"description": "The body is not sent as text/csv"},
+        422: {
+            "description": "Bad file or rows: `errors` lists every failing row, nothing is written"
+        },
     },
     openapi_extra={
         "requestBody": {

@@ -49,13 +49,9 @@ YEARS = range(1900, 9999)
 MAX_WITHIN_MINUTES = 7 * 24 * 60
 
 
-def _problem(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/problem+json": {}}}
-
-
 SIGNED_IN = {
-    401: _problem("No valid bearer token"),
-    403: _problem("Signed in, but neither dispatcher nor admin"),
+    401: {"description": "No valid bearer token"},
+    403: {"description": "Signed in, but neither dispatcher nor admin"},
 }
 
 Period = Annotated[
@@ -176,7 +172,7 @@ def _quota_read(r: reports.ContractReport) -> ContractQuotaRead:
     responses={
         200: _csv_doc(",".join(reports.CSV_HEADER) + "\r\n"),
         **SIGNED_IN,
-        422: _problem("Bad period, unknown region or bad format"),
+        422: {"description": "Bad period, unknown region or bad format"},
     },
 )
 def quota_report(
@@ -216,7 +212,7 @@ def quota_report(
     "/sla/at-risk",
     response_model=SlaBoardRead,
     summary="Requests whose SLA is at risk or breached",
-    responses={**SIGNED_IN, 422: _problem("Unknown region or bad within_minutes")},
+    responses={**SIGNED_IN, 422: {"description": "Unknown region or bad within_minutes"}},
 )
 def sla_at_risk(
     session: SessionDep,
@@ -315,8 +311,8 @@ def _visits_of(session: Session, codes: list[str]) -> dict[str, list[VisitBriefR
     responses={
         200: _csv_doc(",".join(bills.CSV_HEADER) + "\r\n"),
         **SIGNED_IN,
-        404: _problem("No contract has this code"),
-        422: _problem("Bad period or bad format"),
+        404: {"description": "No contract has this code"},
+        422: {"description": "Bad period or bad format"},
     },
 )
 def contract_billing(
