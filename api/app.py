@@ -25,6 +25,7 @@ from api.routers import (
     track,
     work,
 )
+from api.web import pages
 from dispatch import jobs
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
@@ -91,6 +92,7 @@ def create_app(
         imports,
     ):
         app.include_router(dispatcher_api.router)
+    pages.install(app)
     logging.getLogger("dispatch").setLevel(settings.log_level.upper())
     return app
 
