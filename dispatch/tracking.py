@@ -1,6 +1,7 @@
 """Customers following their visit: an unguessable link per visit (256 random bits, stored
-as a hash) showing its status, arrival window, the technician's first name and how many
-stops come first; nothing else, and nothing once the visit is long over."""
+as a hash) showing its status, arrival window (with the region's timezone to show it in), the
+technician's first name and how many stops come first; nothing else, and nothing once the
+visit is long over."""
 
 from __future__ import annotations
 
@@ -12,8 +13,17 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from dispatch.models import Technician, TrackingLink, Visit, VisitStatus
-from schedules.errors import NotFoundError
+from dispatch import inputs
+from dispatch.models import (
+    Region,
+    ServiceRequest,
+    Site,
+    Technician,
+    TrackingLink,
+    Visit,
+    VisitStatus,
+)
+from schedules.errors import ConflictError, NotFoundError
 
 # A closed visit's link still answers for this long, so the customer sees it done.
 AFTER_CLOSE = timedelta(hours=12)
@@ -34,6 +44,28 @@ def issue(session: Session, visit: Visit) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Issued:
+    visit: str
+    token: str
+
+
+def issue_for(session: Session, *, visit_code: str, now: datetime) -> Issued:
+    """A new link for the visit coded ``visit_code``, for a dispatcher to pass on. A visit that
+    closed longer than AFTER_CLOSE ago gets none (ConflictError): its link would show nothing."""
+    visit = inputs.by_code(session, Visit, "visit", visit_code)
+    if visit.status in CLOSED:
+        closed = visit.actual_end or visit.updated_at
+        if now > closed + AFTER_CLOSE:
+            raise ConflictError(
+                f"visit {visit.code} is {visit.status.value} since {closed:%Y-%m-%d %H:%M} UTC; "
+                f"a link would show nothing",
+                field="visit",
+                value=visit.code,
+            )
+    return Issued(visit=visit.code, token=issue(session, visit))
+
+
+@dataclass(frozen=True, slots=True)
 class Tracking:
     visit: str
     status: VisitStatus
@@ -41,6 +73,8 @@ class Tracking:
     arrival_to: datetime | None
     technician_first_name: str | None
     stops_before: int | None
+    # The IANA timezone of the visit's region, to show times in.
+    timezone: str
 
 
 # Built once: a statement object used again keeps its cache key and compiled form, which one
@@ -56,9 +90,13 @@ _LINKED = (
         Visit.actual_end,
         Visit.updated_at,
         Technician.name,
+        Region.timezone,
     )
     .select_from(TrackingLink)
     .join(Visit, col(Visit.id) == TrackingLink.visit_id)
+    .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+    .join(Site, col(Site.id) == ServiceRequest.site_id)
+    .join(Region, col(Region.id) == Site.region_id)
     .outerjoin(Technician, col(Technician.id) == Visit.technician_id)
     .where(TrackingLink.token_hash == sa.bindparam("digest"))
 )
@@ -108,4 +146,5 @@ def lookup(connection: Session | sa.Connection, token: str, now: datetime) -> Tr
         arrival_to=visit.eta_latest if visit.status in OPEN else None,
         technician_first_name=name,
         stops_before=stops,
+        timezone=visit.timezone,
     )

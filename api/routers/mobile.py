@@ -75,6 +75,9 @@ class Stop(BaseModel):
 class Day(BaseModel):
     technician: str
     date: date
+    timezone: str = Field(
+        examples=["Europe/Moscow"], description="The region's IANA timezone: the day is local."
+    )
     stops: list[Stop]
 
 
@@ -241,7 +244,7 @@ def _day(connection: sa.Connection, technician_id: int, first: date | None) -> D
         )
         for r in rows
     ]
-    return Day(technician=code, date=first, stops=stops)
+    return Day(technician=code, date=first, timezone=timezone, stops=stops)
 
 
 @router.get("/day", response_model=Day, summary="My stops of a day, in order")

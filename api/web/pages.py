@@ -10,6 +10,8 @@ from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
+# Pages the server fills in before sending (kept out of STATIC so nobody fetches them raw).
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 # Pages load only what this server serves: a page that tries a CDN or a tile server fails
 # in the browser tests instead of silently needing the internet in production.

@@ -102,6 +102,7 @@ ACCESS: dict[tuple[str, str], Audience] = {
     ("POST", "/api/v1/visits/{code}/unassign"): "office",
     ("POST", "/api/v1/visits/{code}/pin"): "office",
     ("POST", "/api/v1/visits/{code}/unpin"): "office",
+    ("POST", "/api/v1/visits/{code}/tracking-link"): "office",
     ("PUT", "/api/v1/routes/{technician}/{day}/lock"): "office",
     ("DELETE", "/api/v1/routes/{technician}/{day}/lock"): "office",
     ("POST", "/api/v1/plans"): "office",

@@ -14,6 +14,28 @@ export class ProblemError extends Error {
 
 export class SignedOut extends Error {}
 
+/** The server did not answer at all (offline, down): the action was not applied. */
+export class Unreachable extends Error {
+  constructor() {
+    super("Cannot reach the server. Your last action was not sent; try again when you are back online.");
+  }
+}
+
+async function request(path, init) {
+  try {
+    return await fetch(path, init);
+  } catch {
+    throw new Unreachable();
+  }
+}
+
+/** A random key for Idempotency-Key; crypto.randomUUID exists only on HTTPS and localhost. */
+export function randomKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 function tokens() {
   try {
     return JSON.parse(sessionStorage.getItem(TOKENS)) || null;
@@ -33,7 +55,7 @@ export function signedIn() {
 
 export async function signIn(username, password) {
   const form = new URLSearchParams({ username, password });
-  const answer = await fetch("/api/v1/auth/token", { method: "POST", body: form });
+  const answer = await request("/api/v1/auth/token", { method: "POST", body: form });
   const body = await readBody(answer);
   if (!answer.ok) throw new ProblemError(answer.status, body);
   keep({ access: body.access_token, refresh: body.refresh_token });
@@ -56,7 +78,7 @@ export async function signOut() {
 async function refreshed() {
   const pair = tokens();
   if (!pair) return false;
-  const answer = await fetch("/api/v1/auth/refresh", {
+  const answer = await request("/api/v1/auth/refresh", {
     method: "POST",
     headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ refresh_token: pair.refresh }),
@@ -90,8 +112,8 @@ export async function api(method, path, options = {}) {
     const headers = { Authorization: `Bearer ${pair.access}`, Accept: "application/json" };
     if (options.body !== undefined) headers["Content-Type"] = "application/json";
     if (options.ifMatch) headers["If-Match"] = options.ifMatch;
-    if (options.idempotent) headers["Idempotency-Key"] = crypto.randomUUID();
-    return fetch(path, {
+    if (options.idempotent) headers["Idempotency-Key"] = randomKey();
+    return request(path, {
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
@@ -149,6 +171,8 @@ export function showError(error) {
           )
         : null,
     ];
+  } else if (error instanceof Unreachable) {
+    lines = [h("strong", {}, error.message)];
   } else {
     lines = [h("strong", {}, "Something went wrong."), h("span", {}, ` ${error.message || error}`)];
   }
@@ -207,7 +231,7 @@ export function signInForm(container, { title, roles }) {
         const account = await signIn(username.value.trim(), password.value);
         if (roles && !roles.includes(account.role)) {
           await signOut();
-          showError(new Error(`this page is for ${roles.join(" or ")} accounts; ${account.username} is a ${account.role}`));
+          showNotice(`This page is for ${roles.join(" or ")} accounts; ${account.username} is signed in as ${account.role}.`);
           return;
         }
         container.replaceChildren();
