@@ -109,9 +109,9 @@ class PlanDetail(PlanRead):
         description="Technician code -> planned work over shift time.", examples=[{"T-0042": 0.8}]
     )
     sla_late: list[LateVisit]
-    quotas: dict[str, dict[str, int]] = Field(
+    quotas: dict[str, dict[str, int | None]] = Field(
         description="contract/period -> remaining_minutes_before, planned_minutes, "
-        "days_remaining_before."
+        "days_remaining_before; null where the contract sets no such quota (no limit)."
     )
 
 

@@ -17,7 +17,7 @@ from sqlmodel import col, select
 
 from api.app import create_app
 from dispatch import db, jobs, planning
-from dispatch.models import Contract, Site, Technician, Visit, VisitSkill, VisitStatus
+from dispatch.models import Contract, Plan, Site, Technician, Visit, VisitSkill, VisitStatus
 from dispatch.settings import Settings
 from routing import SolveParams
 from tests.api.conftest import FRIDAY, PROBLEM, World
@@ -246,6 +246,33 @@ def test_plans_are_listed_by_region_and_status(
     assert bad_sort.json()["errors"][0]["field"] == "sort"
     for missing in ("/api/v1/plans/999999", "/api/v1/jobs/999999"):
         assert client.get(missing, headers=staff).status_code == 404
+
+
+def test_a_plan_reads_back_when_a_contract_sets_no_day_quota(
+    client: TestClient, headers: Headers, world: World
+) -> None:
+    """Hours-only contracts have no on-site-day quota: its figure is null, not a server error."""
+    staff = headers("dora")
+    plan_id = client.get("/api/v1/plans", headers=staff).json()["items"][0]["id"]
+    engine = db.make_engine(world.url)
+    try:
+        with db.transaction(engine) as session:
+            plan = session.get_one(Plan, plan_id)
+            plan.stats = plan.stats | {
+                "quotas": {
+                    "C-HOURS/2026-11": {
+                        "remaining_minutes_before": 600,
+                        "planned_minutes": 90,
+                        "days_remaining_before": None,
+                    }
+                }
+            }
+            session.add(plan)
+    finally:
+        engine.dispose()
+    detail = client.get(f"/api/v1/plans/{plan_id}", headers=staff)
+    assert detail.status_code == 200, detail.text
+    assert detail.json()["quotas"]["C-HOURS/2026-11"]["days_remaining_before"] is None
 
 
 def test_a_replan_answers_with_the_published_plan(
