@@ -260,7 +260,8 @@ def demo(
         console.print("database already holds data; use --fresh to start over")
     shown_port = port or settings.port
     console.print(
-        f"ready in {time.perf_counter() - started:.1f} s: API docs at "
+        f"ready in {time.perf_counter() - started:.1f} s: console at "
+        f"[bold]http://{settings.host}:{shown_port}/console[/bold], API docs at "
         f"[bold]http://{settings.host}:{shown_port}/docs[/bold]; demo accounts in README.md"
     )
     _serve(settings, host=None, port=port, workers=1, reload=False)
