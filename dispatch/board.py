@@ -1,4 +1,5 @@
-"""A region's day: technicians' routes, shifts, totals and locks; the latest plan covering it."""
+"""A region's day: technicians' routes (in force, or as a given plan placed them), shifts,
+totals and locks; the latest plan covering it."""
 
 from __future__ import annotations
 
@@ -15,17 +16,21 @@ from dispatch.models import (
     Contract,
     Plan,
     PlanStatus,
+    PlanStop,
     PlanUnassigned,
     Region,
     RouteLock,
     ServiceRequest,
     Site,
+    Skill,
     Technician,
     Visit,
+    VisitSkill,
     VisitStatus,
 )
 from schedules.calendars import ShiftSpan
-from schedules.errors import NotFoundError
+from schedules.errors import InvalidError, NotFoundError
+from schedules.models import Tier
 from schedules.periods import local_day
 
 # The stops a day shows (on the board and on a technician's phone): everything planned and
@@ -44,26 +49,32 @@ PLAN_REACH = timedelta(days=31)
 
 @dataclass
 class Stop:
-    """A visit on a technician's route, with the leg from the previous stop (or home)."""
+    """A visit on a technician's route, with the leg from the previous stop (or home).
+
+    The planned times live here, not on the visit: a plan not in force shows its own times,
+    and writing them to the visit row would let the session flush them into the database."""
 
     visit: Visit
     request: ServiceRequest
     site: Site
     contract: Contract
+    planned_start: datetime
+    planned_end: datetime
     travel_seconds: int = 0
     travel_metres: int = 0
+    # Skill code -> minimum level the visit needs.
+    skills: dict[str, int] = field(default_factory=dict)
 
     @property
     def late(self) -> bool:
         """Planned to start after the request's SLA deadline."""
         deadline = self.request.sla_due_at
-        return deadline is not None and self.visit.planned_start > deadline  # type: ignore[operator]
+        return deadline is not None and self.planned_start > deadline
 
     @property
     def work_minutes(self) -> int:
         """Planned time on site, in whole minutes."""
-        visit = self.visit
-        return int((visit.planned_end - visit.planned_start).total_seconds()) // 60  # type: ignore[operator]
+        return int((self.planned_end - self.planned_start).total_seconds()) // 60
 
 
 @dataclass
@@ -119,31 +130,23 @@ def today(region: Region) -> date:
     return local_day(datetime.now(UTC), region.timezone)
 
 
-def routes(session: Session, *, region: Region, day: date) -> list[Route]:
+def routes(session: Session, *, region: Region, day: date, plan: Plan | None = None) -> list[Route]:
     """Each technician of the region (by code; inactive ones only with stops) with their stops
-    of local ``day`` as planned now (manual moves included), in order, with legs timed by the
-    region's travel model from home and back home."""
-    horizon = Horizon.of(day, 1, region.timezone)
+    of local ``day`` in order, with legs timed home to home. Without ``plan``: the routes in
+    force (manual moves included), legs by the region's travel model; with it: the stops as
+    that plan placed them (check it with :func:`plan_of_day`), legs as the plan timed them and
+    the way back home by the travel model. Visits' status and details are always current."""
     technicians = list(
         session.exec(
             select(Technician).where(Technician.region_id == region.id).order_by(Technician.code)
         )
     )
-    stops: dict[int, list[Stop]] = defaultdict(list)
-    for row in session.exec(
-        select(Visit, ServiceRequest, Site, Contract)
-        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
-        .join(Site, col(Site.id) == ServiceRequest.site_id)
-        .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
-        .where(
-            col(Visit.technician_id).in_([t.id for t in technicians]),
-            col(Visit.status).in_(SHOWN),
-            col(Visit.planned_start) >= horizon.origin,
-            col(Visit.planned_start) < horizon.end(),
-        )
-        .order_by(col(Visit.planned_start), col(Visit.code))
-    ):
-        stops[row[0].technician_id].append(Stop(*row))  # type: ignore[index]
+    ids: list[int] = [t.id for t in technicians]  # type: ignore[misc]
+    if plan is None:
+        stops = _stops_in_force(session, region=region, day=day, technician_ids=ids)
+    else:
+        stops = _stops_of_plan(session, plan=plan, day=day, technician_ids=ids)
+    _add_skills(session, [stop for found in stops.values() for stop in found])
     travel = routing.GreatCircle(region.avg_speed_kmh, region.detour_factor)
     found = []
     for tech in technicians:
@@ -151,22 +154,105 @@ def routes(session: Session, *, region: Region, day: date) -> list[Route]:
         if not tech.active and not route.stops:
             continue
         if route.stops:
-            points = [routing.Location(tech.home_lat, tech.home_lon)]
-            points += [routing.Location(stop.site.lat, stop.site.lon) for stop in route.stops]
-            matrices = travel.matrices(points)
-            for k, stop in enumerate(route.stops):
-                stop.travel_seconds = int(matrices.seconds[k, k + 1])
-                stop.travel_metres = int(matrices.metres[k, k + 1])
-            route.back_seconds = int(matrices.seconds[len(route.stops), 0])
-            route.back_metres = int(matrices.metres[len(route.stops), 0])
+            _time_legs(route, travel, timed=plan is not None)
         found.append(route)
     return found
 
 
-def technician_days(session: Session, *, region: Region, day: date) -> list[TechnicianDay]:
+def _stops_in_force(
+    session: Session, *, region: Region, day: date, technician_ids: list[int]
+) -> dict[int, list[Stop]]:
+    horizon = Horizon.of(day, 1, region.timezone)
+    stops: dict[int, list[Stop]] = defaultdict(list)
+    for visit, request, site, contract in session.exec(
+        select(Visit, ServiceRequest, Site, Contract)
+        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+        .join(Site, col(Site.id) == ServiceRequest.site_id)
+        .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
+        .where(
+            col(Visit.technician_id).in_(technician_ids),
+            col(Visit.status).in_(SHOWN),
+            col(Visit.planned_start) >= horizon.origin,
+            col(Visit.planned_start) < horizon.end(),
+        )
+        .order_by(col(Visit.planned_start), col(Visit.code))
+    ):
+        stops[visit.technician_id].append(  # type: ignore[index]
+            Stop(visit, request, site, contract, visit.planned_start, visit.planned_end)  # type: ignore[arg-type]
+        )
+    return stops
+
+
+def _stops_of_plan(
+    session: Session, *, plan: Plan, day: date, technician_ids: list[int]
+) -> dict[int, list[Stop]]:
+    stops: dict[int, list[Stop]] = defaultdict(list)
+    for placed, visit, request, site, contract in session.exec(
+        select(PlanStop, Visit, ServiceRequest, Site, Contract)
+        .join(Visit, col(Visit.id) == PlanStop.visit_id)
+        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+        .join(Site, col(Site.id) == ServiceRequest.site_id)
+        .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
+        .where(
+            PlanStop.plan_id == plan.id,
+            PlanStop.day == day,
+            col(PlanStop.technician_id).in_(technician_ids),
+        )
+        .order_by(col(PlanStop.technician_id), col(PlanStop.sequence))
+    ):
+        stops[placed.technician_id].append(
+            Stop(
+                visit,
+                request,
+                site,
+                contract,
+                placed.start_at,
+                placed.end_at,
+                placed.travel_seconds,
+                placed.travel_metres,
+            )
+        )
+    return stops
+
+
+def _add_skills(session: Session, stops: list[Stop]) -> None:
+    """Each stop's required skills, in one query for all of them."""
+    by_visit = {stop.visit.id: stop for stop in stops}
+    if not by_visit:
+        return
+    for visit_id, code, level in session.exec(
+        select(VisitSkill.visit_id, Skill.code, VisitSkill.min_level)
+        .join(Skill, col(Skill.id) == VisitSkill.skill_id)
+        .where(col(VisitSkill.visit_id).in_(list(by_visit)))
+        .order_by(col(Skill.code))
+    ):
+        by_visit[visit_id].skills[code] = level
+
+
+def _time_legs(route: Route, travel: routing.GreatCircle, *, timed: bool) -> None:
+    """The legs home to home; ``timed``: the stops' legs are set, only the way back is not."""
+    tech = route.technician
+    home = routing.Location(tech.home_lat, tech.home_lon)
+    sites = [routing.Location(stop.site.lat, stop.site.lon) for stop in route.stops]
+    if timed:
+        matrices = travel.matrices([sites[-1], home])
+        route.back_seconds = int(matrices.seconds[0, 1])
+        route.back_metres = int(matrices.metres[0, 1])
+        return
+    matrices = travel.matrices([home, *sites])
+    for k, stop in enumerate(route.stops):
+        stop.travel_seconds = int(matrices.seconds[k, k + 1])
+        stop.travel_metres = int(matrices.metres[k, k + 1])
+    route.back_seconds = int(matrices.seconds[len(sites), 0])
+    route.back_metres = int(matrices.metres[len(sites), 0])
+
+
+def technician_days(
+    session: Session, *, region: Region, day: date, plan: Plan | None = None
+) -> list[TechnicianDay]:
     """The region's local ``day`` per technician (as :func:`routes`), with the shifts the
     planner sees and their route locks."""
-    found = routes(session, region=region, day=day)
+    found = routes(session, region=region, day=day, plan=plan)
     ids: list[int] = [r.technician.id for r in found]  # type: ignore[misc]
     shifts = adapter.shifts(
         session, region=region, horizon=Horizon.of(day, 1, region.timezone), technician_ids=ids
@@ -205,6 +291,26 @@ def latest_plan(session: Session, *, region: Region, day: date) -> Plan:
     return plan
 
 
+def plan_of_day(session: Session, *, region: Region, day: date, plan_id: int) -> Plan:
+    """Plan ``plan_id`` when it is one of the region's, covers local ``day`` and did not
+    fail: NotFoundError naming the plan otherwise, InvalidError naming the date or plan."""
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.region_id != region.id:
+        raise NotFoundError(
+            f"region {region.code} has no plan {plan_id}", field="plan", value=plan_id
+        )
+    if plan.status is PlanStatus.failed:
+        raise InvalidError(f"plan {plan_id} failed: it placed nothing", field="plan", value=plan_id)
+    last = plan.starts_on + timedelta(days=plan.days - 1)
+    if not plan.starts_on <= day <= last:
+        raise InvalidError(
+            f"plan {plan_id} covers {plan.starts_on} to {last}, not {day}",
+            field="date",
+            value=day.isoformat(),
+        )
+    return plan
+
+
 def left_out(session: Session, *, plan: Plan) -> list[tuple[PlanUnassigned, Visit, Site]]:
     """The visits ``plan`` left unassigned, by visit code, each with why and its site."""
     return list(
@@ -215,5 +321,19 @@ def left_out(session: Session, *, plan: Plan) -> list[tuple[PlanUnassigned, Visi
             .join(Site, col(Site.id) == ServiceRequest.site_id)
             .where(PlanUnassigned.plan_id == plan.id)
             .order_by(col(Visit.code))
+        ).all()
+    )
+
+
+def tiers(session: Session, *, visit_ids: list[int]) -> dict[int, Tier]:
+    """The contract tier of each visit, in one query."""
+    if not visit_ids:
+        return {}
+    return dict(
+        session.exec(
+            select(Visit.id, Contract.tier)
+            .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+            .join(Contract, col(Contract.id) == ServiceRequest.contract_id)
+            .where(col(Visit.id).in_(visit_ids))
         ).all()
     )

@@ -1,5 +1,5 @@
 """Dispatchers' API: a region's day as a board, the visits its latest plan left out and its
-routes as GeoJSON."""
+routes as GeoJSON: the routes in force, or as a chosen plan (a draft, say) placed them."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
 from api.deps import SessionDep
-from api.routers.planning import NOT_FOUND, REFUSED, STAFF
+from api.routers.planning import INVALID, NOT_FOUND, REFUSED, STAFF
 from api.schemas import board as s
 from api.schemas.planning import EARLIEST, LATEST
 from dispatch import board as days
 from dispatch import planning
+from dispatch.models import Plan, Region
 
 router = APIRouter(prefix="/api/v1", tags=["planning"], responses=REFUSED)
 DayQuery = Annotated[
@@ -26,10 +28,33 @@ DayQuery = Annotated[
         description="Local day; default: today in the region.",
     ),
 ]
+PlanQuery = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        le=2**31 - 1,
+        description="A plan of the region covering the day (a draft, say): the day as that "
+        "plan placed it, with visits' current status. Default: the routes in force.",
+    ),
+]
+SHOWN = {**NOT_FOUND, **INVALID}
 
 
 class GeoJSONResponse(JSONResponse):
     media_type = "application/geo+json"
+
+
+def _day_and_plan(
+    session: Session, region: Region, day: date | None, plan_id: int | None
+) -> tuple[date, Plan | None]:
+    day = day or days.today(region)
+    if plan_id is None:
+        return day, None
+    return day, days.plan_of_day(session, region=region, day=day, plan_id=plan_id)
+
+
+def _ref(plan: Plan | None) -> s.PlanRef | None:
+    return s.PlanRef(**plan.model_dump()) if plan is not None else None
 
 
 def _stop(sequence: int, stop: days.Stop) -> s.BoardStop:
@@ -38,8 +63,8 @@ def _stop(sequence: int, stop: days.Stop) -> s.BoardStop:
         sequence=sequence,
         visit=v.code,
         status=v.status,
-        planned_start=v.planned_start,  # type: ignore[arg-type]
-        planned_end=v.planned_end,  # type: ignore[arg-type]
+        planned_start=stop.planned_start,
+        planned_end=stop.planned_end,
         arrival_window=s.Window(starts_at=v.eta_earliest, ends_at=v.eta_latest)
         if v.eta_earliest and v.eta_latest
         else None,
@@ -52,6 +77,7 @@ def _stop(sequence: int, stop: days.Stop) -> s.BoardStop:
         late=stop.late,
         pinned=v.pinned_technician_id is not None,
         revision=v.revision,
+        skills=stop.skills,
     )
 
 
@@ -91,20 +117,23 @@ def _technician_day(day: days.TechnicianDay) -> s.TechnicianDay:
     dependencies=STAFF,
     response_model=s.Board,
     summary="A region's day per technician",
-    responses=NOT_FOUND,
+    responses=SHOWN,
 )
-def board(code: str, session: SessionDep, day: DayQuery = None) -> s.Board:
+def board(code: str, session: SessionDep, day: DayQuery = None, plan: PlanQuery = None) -> s.Board:
     """Shifts with their break windows, stops in order with times and travel from the
-    previous stop (the region's travel model, home to home), and totals. Times are UTC; the
-    region's timezone is named."""
+    previous stop (home to home), and totals. Times are UTC; the region's timezone is named.
+    With `plan`, the stops and times are that plan's (404 when the region has no such plan,
+    422 when it does not cover the day); `shows_plan` names the plan shown."""
     region = planning.region_by_code(session, code)
-    day = day or days.today(region)
+    day, shown = _day_and_plan(session, region, day, plan)
     return s.Board(
         region=region.code,
         timezone=region.timezone,
         date=day,
+        shows_plan=_ref(shown),
         technicians=[
-            _technician_day(x) for x in days.technician_days(session, region=region, day=day)
+            _technician_day(x)
+            for x in days.technician_days(session, region=region, day=day, plan=shown)
         ],
     )
 
@@ -114,16 +143,22 @@ def board(code: str, session: SessionDep, day: DayQuery = None) -> s.Board:
     dependencies=STAFF,
     response_model=s.UnassignedList,
     summary="Visits the latest plan of a day left out, and why",
-    responses=NOT_FOUND,
+    responses=SHOWN,
 )
-def unassigned(code: str, session: SessionDep, day: DayQuery = None) -> s.UnassignedList:
+def unassigned(
+    code: str, session: SessionDep, day: DayQuery = None, plan: PlanQuery = None
+) -> s.UnassignedList:
+    """The visits the region's latest plan covering the day (or `plan`) left out, with the
+    visit's status, tier and revision now."""
     region = planning.region_by_code(session, code)
-    day = day or days.today(region)
-    plan = days.latest_plan(session, region=region, day=day)
+    day, chosen = _day_and_plan(session, region, day, plan)
+    chosen = chosen or days.latest_plan(session, region=region, day=day)
+    left = days.left_out(session, plan=chosen)
+    tiers = days.tiers(session, visit_ids=[v.id for _, v, _ in left])  # type: ignore[misc]
     return s.UnassignedList(
         region=region.code,
         date=day,
-        plan=s.PlanRef(**plan.model_dump()),
+        plan=s.PlanRef(**chosen.model_dump()),
         items=[
             s.UnassignedVisit(
                 visit=v.code,
@@ -135,8 +170,10 @@ def unassigned(code: str, session: SessionDep, day: DayQuery = None) -> s.Unassi
                 duration_minutes=v.duration_minutes,
                 earliest_date=v.earliest_date,
                 due_date=v.due_date,
+                tier=tiers[v.id],  # type: ignore[index]
+                revision=v.revision,
             )
-            for u, v, site in days.left_out(session, plan=plan)
+            for u, v, site in left
         ],
     )
 
@@ -161,7 +198,7 @@ def _features(route: days.Route) -> list[s.RouteFeature | s.StopFeature]:
                 technician=tech.code,
                 visit=x.visit.code,
                 sequence=k,
-                planned_start=x.visit.planned_start,  # type: ignore[arg-type]
+                planned_start=x.planned_start,
                 status=x.visit.status,
             ),
         )
@@ -176,13 +213,17 @@ def _features(route: days.Route) -> list[s.RouteFeature | s.StopFeature]:
     response_model=s.FeatureCollection,
     response_class=GeoJSONResponse,
     summary="A region's routes of a day as GeoJSON",
-    responses=NOT_FOUND,
+    responses=SHOWN,
 )
-def routes_geojson(code: str, session: SessionDep, day: DayQuery = None) -> s.FeatureCollection:
+def routes_geojson(
+    code: str, session: SessionDep, day: DayQuery = None, plan: PlanQuery = None
+) -> s.FeatureCollection:
     """A LineString per technician with stops (home, the stops, home; [lon, lat]) and a
-    Point per stop."""
+    Point per stop; with `plan`, as that plan placed them (as the board)."""
     region = planning.region_by_code(session, code)
-    routes = days.routes(session, region=region, day=day or days.today(region))
+    day, shown = _day_and_plan(session, region, day, plan)
+    routes = days.routes(session, region=region, day=day, plan=shown)
     return s.FeatureCollection(
-        features=[feature for route in routes if route.stops for feature in _features(route)]
+        shows_plan=_ref(shown),
+        features=[feature for route in routes if route.stops for feature in _features(route)],
     )

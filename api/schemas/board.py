@@ -46,6 +46,11 @@ class BoardStop(BaseModel):
     late: bool = Field(description="Planned to start after the request's SLA deadline.")
     pinned: bool
     revision: int
+    skills: dict[str, int] = Field(
+        default_factory=dict,
+        examples=[{"network": 3}],
+        description="Skills the visit needs: skill code -> minimum level (1-5).",
+    )
 
 
 class DayTotals(BaseModel):
@@ -68,19 +73,24 @@ class TechnicianDay(BaseModel):
     totals: DayTotals
 
 
-class Board(BaseModel):
-    region: str
-    timezone: str = Field(examples=["Europe/Moscow"], description="The region's IANA timezone.")
-    date: Day
-    technicians: list[TechnicianDay]
-
-
 class PlanRef(BaseModel):
     id: int
     version: int
     status: PlanStatus
     starts_on: date
     days: int
+
+
+class Board(BaseModel):
+    region: str
+    timezone: str = Field(examples=["Europe/Moscow"], description="The region's IANA timezone.")
+    date: Day
+    shows_plan: PlanRef | None = Field(
+        None,
+        description="The plan whose stops the board shows (asked for with `plan`); null: the "
+        "routes in force, manual moves included.",
+    )
+    technicians: list[TechnicianDay]
 
 
 class UnassignedVisit(BaseModel):
@@ -93,12 +103,17 @@ class UnassignedVisit(BaseModel):
     duration_minutes: int
     earliest_date: date
     due_date: date
+    tier: Tier
+    revision: int = Field(description="The visit's revision now (If-Match of a move).")
 
 
 class UnassignedList(BaseModel):
     region: str
     date: Day
-    plan: PlanRef = Field(description="The region's latest plan covering the date.")
+    plan: PlanRef = Field(
+        description="The plan asked for with `plan`, else the region's latest plan covering "
+        "the date."
+    )
     items: list[UnassignedVisit]
 
 
@@ -142,4 +157,8 @@ class StopFeature(BaseModel):
 
 class FeatureCollection(BaseModel):
     type: Literal["FeatureCollection"] = "FeatureCollection"
+    # A GeoJSON foreign member (RFC 7946, section 6.1): readers that do not know it skip it.
+    shows_plan: PlanRef | None = Field(
+        None, description="As the board's: the plan shown, or null for the routes in force."
+    )
     features: list[RouteFeature | StopFeature]

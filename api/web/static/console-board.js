@@ -1,11 +1,13 @@
 // The day board: one region's day loaded in one go (board, routes, plan, unassigned and open
-// visits, fetched in parallel) and drawn in one pass: the plan bar, a timeline per technician,
-// the routes map and the side panels; the SLA and quota reports follow once it is drawn.
+// visits, technicians' skills, fetched in parallel) and drawn in one pass: the plan bar, a
+// timeline per technician, the routes map and the side panels; the SLA and quota reports
+// follow once it is drawn. The day is the routes in force, or a plan's preview (a draft).
 import { ProblemError, api, h } from "/static/common.js";
 import { routesMap } from "/static/console-map.js";
 import { enableDrag, movePanel, selectVisit } from "/static/console-moves.js";
 import { quotaPanel, slaPanel, unassignedPanel } from "/static/console-panels.js";
 import { planBar } from "/static/console-plan.js";
+import { planQuery, previewBanner, skillWords } from "/static/console-preview.js";
 import { clock, floorLocalHour, hours, icon, isoWeek, km, longDay, offsetName, percent, report, STATUS_LABELS, zonedTime } from "/static/console-util.js";
 
 const TIERS = ["platinum", "gold", "silver", "bronze"];
@@ -32,14 +34,15 @@ export async function showDay(ctx, container) {
   if (!container.querySelector(".day")) container.replaceChildren(h("p", { class: "loading" }, `Loading ${region.name} for ${longDay(date)}…`));
   const code = encodeURIComponent(region.code);
   const day = `date=${date}`;
+  const shown = `${day}${planQuery(ctx)}`;
   const open = new URLSearchParams({ region: region.code, status: "unscheduled", open_on: date, limit: "500", sort: "due_date,-priority" });
   const plans = new URLSearchParams({ region: region.code, starts_on: date, limit: "10" });
   let loaded;
   try {
     loaded = await Promise.all([
-      api("GET", `/api/v1/regions/${code}/board?${day}`).then((a) => a.body),
-      api("GET", `/api/v1/regions/${code}/routes.geojson?${day}`).then((a) => a.body),
-      api("GET", `/api/v1/regions/${code}/unassigned?${day}`).then(
+      api("GET", `/api/v1/regions/${code}/board?${shown}`).then((a) => a.body),
+      api("GET", `/api/v1/regions/${code}/routes.geojson?${shown}`).then((a) => a.body),
+      api("GET", `/api/v1/regions/${code}/unassigned?${shown}`).then(
         (a) => a.body,
         (error) => {
           if (error instanceof ProblemError && error.status === 404) return null; // no plan yet
@@ -48,9 +51,21 @@ export async function showDay(ctx, container) {
       ),
       api("GET", `/api/v1/visits?${open}`).then((a) => a.body.items),
       api("GET", `/api/v1/plans?${plans}`).then((a) => a.body.items.find((p) => p.status !== "failed") || null),
+      // Technicians' skills only warn while dragging: the board does without them.
+      api("GET", `/api/v1/technicians?region=${code}&limit=500`).then(
+        (a) => new Map(a.body.items.map((t) => [t.code, t.skills])),
+        () => null,
+      ),
     ]);
   } catch (error) {
     if (!ctx.current(token)) return;
+    if (ctx.state.preview && error instanceof ProblemError && (error.status === 404 || error.status === 422)) {
+      // The previewed plan is gone or does not cover this day: say so, show the routes in force.
+      ctx.state.preview = null;
+      report(error);
+      await showDay(ctx, container);
+      return;
+    }
     body.dataset.boardState = "error";
     container.removeAttribute("aria-busy");
     report(error);
@@ -66,9 +81,10 @@ export async function showDay(ctx, container) {
     return;
   }
   if (!ctx.current(token)) return;
-  const [board, geo, unassigned, waiting, plan] = loaded;
+  const [board, geo, unassigned, waiting, plan, skills] = loaded;
   body.dataset.boardFetchMs = String(Math.round(performance.now() - started));
-  ctx.day = model(board, geo, unassigned, waiting, plan);
+  ctx.day = model(board, geo, unassigned, waiting, plan, skills);
+  body.dataset.boardShows = ctx.day.preview ? `plan-${ctx.day.preview.id}` : "in-force";
   const fragment = document.createDocumentFragment();
   fragment.append(
     h(
@@ -77,6 +93,7 @@ export async function showDay(ctx, container) {
       h("h1", {}, `${region.name} · ${longDay(date)}`),
       h("p", { class: "zone-note" }, `All times in ${board.timezone} (${offsetName(board.timezone, date)}), the region's timezone.`),
     ),
+    ctx.day.preview ? previewBanner(ctx) : null,
     planBar(ctx),
     timelineSection(ctx),
     h(
@@ -87,7 +104,7 @@ export async function showDay(ctx, container) {
       h("div", { class: "column" }, placeholder("sla-panel", "SLA at risk"), placeholder("quota-panel", "Quotas")),
     ),
   );
-  const view = h("div", { class: "day" }, fragment);
+  const view = h("div", { class: ctx.day.preview ? "day previewing" : "day" }, fragment);
   container.replaceChildren(view);
   enableDrag(ctx, view);
   if (ctx.state.selected) selectVisit(ctx, ctx.state.selected);
@@ -118,8 +135,9 @@ async function reports(ctx, token, view) {
   document.body.dataset.panelsState = "ready";
 }
 
-/** The day as the screens use it: stops by visit, visits waiting for a plan, the time axis. */
-function model(board, geo, unassigned, waiting, plan) {
+/** The day as the screens use it: stops by visit, visits waiting for a plan, the time axis,
+ * the plan previewed (null: the routes in force) and technicians' skills (null: unknown). */
+function model(board, geo, unassigned, waiting, plan, skills) {
   const tz = board.timezone;
   const stops = new Map();
   let lo = Infinity;
@@ -142,14 +160,16 @@ function model(board, geo, unassigned, waiting, plan) {
   // Half an hour of margin at both ends, so shift bounds never sit on the frame.
   lo = floorLocalHour(lo - 1_800_000, tz);
   hi = floorLocalHour(hi + 1_800_000 + 3_599_999, tz);
-  // Visits the plan left out (with its reason) and visits open today that no plan placed yet.
+  // Visits the plan left out (with its reason) and visits open today that no plan placed yet
+  // (a previewed plan's stops are still unscheduled: they are on its routes, not waiting).
   const left = new Map();
   for (const item of unassigned?.items || []) {
-    if (item.status === "unscheduled") left.set(item.visit, { ...item, revision: null });
+    if (item.status === "unscheduled") left.set(item.visit, { ...item });
   }
   for (const visit of waiting) {
+    if (stops.has(visit.code)) continue;
     const known = left.get(visit.code);
-    if (known) known.revision = visit.revision;
+    if (known) Object.assign(known, { skills: visit.skills, priority: visit.priority });
     else
       left.set(visit.code, {
         visit: visit.code,
@@ -164,37 +184,42 @@ function model(board, geo, unassigned, waiting, plan) {
         tier: visit.tier,
         priority: visit.priority,
         revision: visit.revision,
+        skills: visit.skills,
       });
   }
-  return { board, geo, unassigned, plan, tz, date: board.date, stops, left, lo, hi, span: hi - lo };
+  const preview = board.shows_plan || null;
+  return { board, geo, unassigned, plan, preview, skills, tz, date: board.date, stops, left, lo, hi, span: hi - lo };
 }
 
 function timelineSection(ctx) {
-  const { board } = ctx.day;
+  const { board, preview } = ctx.day;
   const planned = ctx.day.stops.size;
+  const note = preview
+    ? `${board.technicians.length} technicians · ${planned} visits in plan v${preview.version} · preview: moves are off`
+    : `${board.technicians.length} technicians · ${planned} visits planned · drag a visit to move it`;
   return h(
     "section",
     { class: "panel timeline-panel", "aria-labelledby": "timeline-title" },
     h(
       "div",
       { class: "panel-head" },
-      h("h2", { id: "timeline-title" }, "Routes per technician"),
-      h("p", { class: "panel-note" }, `${board.technicians.length} technicians · ${planned} visits planned · drag a visit to move it`),
+      h("h2", { id: "timeline-title" }, preview ? `Routes per technician — plan v${preview.version} (${preview.status === "draft" ? "draft, not published" : preview.status})` : "Routes per technician"),
+      h("p", { class: "panel-note" }, note),
       h(
         "button",
         { type: "button", class: "link skip-inline", onclick: () => document.getElementById("move-visit")?.focus() },
         "Skip the timeline: go to the move form",
       ),
     ),
-    legend(),
+    legend(preview),
     planned === 0 && board.technicians.length
-      ? h("p", { class: "empty callout" }, "No routes planned for this day — Optimise to plan it.")
+      ? h("p", { class: "empty callout" }, preview ? `Plan v${preview.version} places no visit on this day.` : "No routes planned for this day — Optimise to plan it.")
       : null,
     board.technicians.length ? timeline(ctx) : h("p", { class: "empty" }, "No technician works in this region."),
   );
 }
 
-function legend() {
+function legend(preview) {
   const swatch = (cls, text, ...inner) => h("li", {}, h("span", { class: `sample ${cls}`, "aria-hidden": "true" }, ...inner), text);
   return h(
     "details",
@@ -214,6 +239,7 @@ function legend() {
       swatch("visit tier-silver status-on_site", "on site (outlined)"),
       swatch("visit tier-silver status-completed", "completed (light)"),
       swatch("visit tier-silver status-failed", "failed (dashed)"),
+      preview ? swatch("visit tier-silver proposed", `proposed by plan v${preview.version} (hatched)`) : null,
     ),
     h(
       "ul",
@@ -254,7 +280,7 @@ function timeline(ctx) {
     lines.append(now);
   }
   const rows = h("ol", { class: "rows", "aria-label": "Technicians' routes" });
-  for (const tech of board.technicians) rows.append(row(tech, at, width, tz));
+  for (const tech of board.technicians) rows.append(row(tech, at, width, tz, ctx.day.preview));
   return h(
     "div",
     { class: "timeline", id: "timeline" },
@@ -263,7 +289,7 @@ function timeline(ctx) {
   );
 }
 
-function row(tech, at, width, tz) {
+function row(tech, at, width, tz, preview) {
   const t = tech.totals;
   const track = h("div", { class: "track" });
   if (!tech.shifts.length) track.classList.add("no-shift");
@@ -293,7 +319,7 @@ function row(tech, at, width, tz) {
       leg.style.width = width(start - stop.travel_seconds * 1000, start);
       track.append(leg);
     }
-    track.append(block(stop, tech, at(start), width(start, end), tz));
+    track.append(block(stop, tech, at(start), width(start, end), tz, preview));
   }
   if (!tech.shifts.length) track.append(h("span", { class: "off-label" }, tech.stops.length ? "no shift" : "off today"));
   const meta = [`${tech.technician}`, `${t.stops} visit${t.stops === 1 ? "" : "s"}`, hours(t.work_minutes), percent(t.utilisation)];
@@ -311,7 +337,7 @@ function row(tech, at, width, tz) {
   );
 }
 
-function block(stop, tech, left, width, tz) {
+function block(stop, tech, left, width, tz, preview) {
   const status = SHOWN_STATUSES.includes(stop.status) ? stop.status : "scheduled";
   const times = `${clock(stop.planned_start, tz)}–${clock(stop.planned_end, tz)}`;
   const words = [
@@ -320,13 +346,16 @@ function block(stop, tech, left, width, tz) {
     stop.site,
     times,
     `${stop.tier} contract`,
+    skillWords(stop.skills) ? `needs ${skillWords(stop.skills)}` : null,
     STATUS_LABELS[stop.status] || stop.status,
+    preview ? `proposed by plan v${preview.version}, not in force` : null,
     stop.late ? "LATE: starts after its SLA deadline" : null,
     stop.pinned ? "pinned" : null,
   ].filter(Boolean);
   const classes = ["visit", `tier-${stop.tier}`, `status-${status}`];
   if (stop.late) classes.push("late");
   if (stop.pinned) classes.push("pinned");
+  if (preview) classes.push("proposed");
   const flags = h("span", { class: "flags" }, stop.late ? icon("late") : null, stop.pinned ? icon("pin") : null);
   const second = status === "scheduled" ? stop.site : `${STATUS_LABELS[status]} · ${stop.site}`;
   const button = h(

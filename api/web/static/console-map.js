@@ -1,6 +1,7 @@
 // The day's routes as an SVG map drawn from the GeoJSON: no tiles, an equirectangular
 // projection fitted to the routes' bounding box, one colour per technician, numbered stops,
-// home bases and a legend whose entries highlight one route.
+// home bases and a legend whose entries highlight one route. A previewed plan's routes are
+// dashed and say so.
 import { h } from "/static/common.js";
 import { clock, emptyState, svg } from "/static/console-util.js";
 
@@ -40,15 +41,16 @@ function projection(points) {
 }
 
 export function routesMap(ctx) {
-  const { geo, board, tz } = ctx.day;
+  const { geo, board, tz, preview } = ctx.day;
   const routes = geo.features.filter((f) => f.properties.kind === "route");
+  const title = preview ? `Map of plan v${preview.version}'s routes (${preview.status === "draft" ? "draft preview, not published" : `preview, ${preview.status}`})` : "Map of the day's routes";
   const section = h(
     "section",
-    { class: "panel map-panel", "aria-labelledby": "map-title" },
-    h("div", { class: "panel-head" }, h("h2", { id: "map-title" }, "Map of the day's routes"), h("p", { class: "panel-note" }, `${routes.length} route${routes.length === 1 ? "" : "s"}`)),
+    { class: preview ? "panel map-panel preview" : "panel map-panel", "aria-labelledby": "map-title" },
+    h("div", { class: "panel-head" }, h("h2", { id: "map-title" }, title), h("p", { class: "panel-note" }, `${routes.length} route${routes.length === 1 ? "" : "s"}`)),
   );
   if (!routes.length) {
-    section.append(emptyState("No routes planned for this day — Optimise to plan it."));
+    section.append(emptyState(preview ? `Plan v${preview.version} places no visit on this day.` : "No routes planned for this day — Optimise to plan it."));
     return section;
   }
   const names = new Map(board.technicians.map((t) => [t.technician, t.name]));
@@ -58,13 +60,17 @@ export function routesMap(ctx) {
   const points = routes.flatMap((f) => f.geometry.coordinates);
   const p = projection(points);
   const map = svg("svg", {
-    class: "routes-map",
+    class: preview ? "routes-map preview" : "routes-map",
     viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
     role: "img",
     "aria-labelledby": "map-title map-desc",
   });
   map.append(
-    svg("desc", { id: "map-desc" }, `${routes.length} routes; each starts and ends at the technician's home base (square) and numbers its stops in order.`),
+    svg(
+      "desc",
+      { id: "map-desc" },
+      `${preview ? `Proposed by plan v${preview.version}, not the routes in force: ` : ""}${routes.length} routes; each starts and ends at the technician's home base (square) and numbers its stops in order.`,
+    ),
     svg("rect", { class: "map-ground", x: 0, y: 0, width: WIDTH, height: HEIGHT }),
   );
   const grid = svg("g", { class: "map-grid", "aria-hidden": "true" });

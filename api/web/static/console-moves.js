@@ -1,7 +1,10 @@
 // A dispatcher's hand on the plan: move a visit by dragging it on the timeline (pointer events)
 // or with the keyboard-friendly form, pin, unpin or take it off its route. Every change sends
 // the visit's revision as If-Match; a stale board (409/412) shows the problem and reloads.
+// Dragging over a technician short of a required skill level warns; while a plan is
+// previewed, moves are off (they act on the routes in force) and say why.
 import { ProblemError, api, h, showNotice } from "/static/common.js";
+import { MOVES_OFF, missingSkills, showPlan, skillWords } from "/static/console-preview.js";
 import { clock, dayLabel, humanise, report, STATUS_LABELS } from "/static/console-util.js";
 
 const DRAG_THRESHOLD = 5;
@@ -73,7 +76,7 @@ function unassignVisit(ctx, code) {
 // The form ------------------------------------------------------------------------------------
 
 export function movePanel(ctx) {
-  const { board, stops, left, date, tz } = ctx.day;
+  const { board, stops, left, date, tz, preview } = ctx.day;
   const visit = h("select", { id: "move-visit", name: "visit", required: true }, h("option", { value: "" }, "Choose a visit…"));
   for (const tech of board.technicians) {
     if (!tech.stops.length) continue;
@@ -101,11 +104,11 @@ export function movePanel(ctx) {
   const pinButton = h("button", { type: "button", class: "secondary", id: "pin-button", disabled: true, onclick: () => pinVisit(ctx, visit.value) }, "Pin where planned");
   const unpinButton = h("button", { type: "button", class: "secondary", id: "unpin-button", disabled: true, onclick: () => unpinVisit(ctx, visit.value) }, "Unpin");
   const offButton = h("button", { type: "button", class: "secondary", id: "unassign-button", disabled: true, onclick: () => unassignVisit(ctx, visit.value) }, "Take off route");
-  const form = h(
-    "form",
-    { id: "move-form", class: "move-form", "aria-labelledby": "move-title", novalidate: true },
-    h("div", { class: "field" }, h("label", { for: "move-visit" }, "Visit"), visit),
-    details,
+  // While previewing, the visit can still be chosen and read; the move controls are off.
+  const controls = h(
+    "fieldset",
+    { class: "move-controls", disabled: Boolean(preview), "aria-describedby": preview ? "moves-off" : null },
+    h("legend", { class: "visually-hidden" }, "Where to"),
     h("div", { class: "field" }, h("label", { for: "move-technician" }, "To technician"), technician),
     h(
       "div",
@@ -117,9 +120,20 @@ export function movePanel(ctx) {
     h("div", { class: "check" }, pin, h("label", { for: "move-pin" }, "Pin it there for later plans")),
     h("div", { class: "actions" }, h("button", { type: "submit" }, "Move visit"), pinButton, unpinButton, offButton),
   );
+  const form = h(
+    "form",
+    { id: "move-form", class: "move-form", "aria-labelledby": "move-title", novalidate: true },
+    h("div", { class: "field" }, h("label", { for: "move-visit" }, "Visit"), visit),
+    details,
+    controls,
+  );
   visit.addEventListener("change", () => selectVisit(ctx, visit.value));
   form.addEventListener("submit", (event) => {
     event.preventDefault();
+    if (ctx.day.preview) {
+      report(new Error(MOVES_OFF));
+      return;
+    }
     const missing = [
       [visit, "Choose a visit."],
       [technician, "Choose a technician."],
@@ -136,7 +150,15 @@ export function movePanel(ctx) {
     "section",
     { class: "panel move-panel", id: "move-panel", "aria-labelledby": "move-title" },
     h("div", { class: "panel-head" }, h("h2", { id: "move-title" }, "Move, pin or unpin a visit")),
-    h("p", { class: "hint" }, "Drag a visit on the timeline to another technician or time, or use this form (keyboard friendly)."),
+    preview
+      ? h(
+          "p",
+          { class: "hint moves-off", id: "moves-off" },
+          MOVES_OFF,
+          " ",
+          h("button", { type: "button", class: "link", onclick: () => showPlan(ctx, null) }, "Back to routes in force"),
+        )
+      : h("p", { class: "hint" }, "Drag a visit on the timeline to another technician or time, or use this form (keyboard friendly)."),
     form,
   );
 }
@@ -173,12 +195,14 @@ export function selectVisit(ctx, code, { focus = false } = {}) {
         stop.late ? h("span", { class: "late-word" }, " · LATE (after SLA deadline)") : null,
         stop.pinned ? " · pinned" : "",
       ),
+      skillWords(stop.skills) ? h("p", {}, `Needs ${skillWords(stop.skills)}`) : null,
     );
   } else {
     const { item } = found;
     details.replaceChildren(
       h("p", {}, h("strong", {}, "Waiting"), ` · ${item.site} · ${item.duration_minutes} min`),
       h("p", {}, `${humanise(item.reason)} · open ${dayLabel(item.earliest_date)} – due ${dayLabel(item.due_date)}`),
+      skillWords(item.skills) ? h("p", {}, `Needs ${skillWords(item.skills)}`) : null,
     );
   }
   pin.disabled = !found.stop || found.pinned || !MOVABLE.includes(found.status);
@@ -202,6 +226,12 @@ function dropPlace(ctx, row, clientX, code) {
   const tech = ctx.day.board.technicians.find((t) => t.technician === row.dataset.technician);
   const position = tech.stops.filter((s) => s.visit !== code && Date.parse(s.planned_start) < time).length;
   return { technician: tech.technician, name: tech.name, position, time, share, track };
+}
+
+/** The skills (code -> minimum level) the visit needs, as the board knows them. */
+function requiredSkills(ctx, code) {
+  const found = known(ctx, code);
+  return found?.stop ? found.stop.skills : found?.item?.skills;
 }
 
 export function enableDrag(ctx, root) {
@@ -228,12 +258,14 @@ function startDrag(ctx, down, source, code) {
   let marker = null;
   let target = null;
   let place = null;
+  let short = null;
   const clear = () => {
-    target?.classList.remove("drop-target");
+    target?.classList.remove("drop-target", "drop-warning");
     marker?.remove();
     target = null;
     marker = null;
     place = null;
+    short = null;
   };
   const finish = () => {
     window.removeEventListener("pointermove", move);
@@ -245,9 +277,16 @@ function startDrag(ctx, down, source, code) {
     source.classList.remove("drag-source");
     document.body.classList.remove("dragging");
   };
+  const needs = requiredSkills(ctx, code);
   const move = (event) => {
     if (!active) {
       if (Math.hypot(event.clientX - down.clientX, event.clientY - down.clientY) < DRAG_THRESHOLD) return;
+      if (ctx.day.preview) {
+        // A drag on a preview: nothing to move, but say why rather than ignore it.
+        finish();
+        showNotice(MOVES_OFF);
+        return;
+      }
       active = true;
       document.body.classList.add("dragging");
       source.classList.add("drag-source");
@@ -262,6 +301,8 @@ function startDrag(ctx, down, source, code) {
       clear();
       target = row || null;
       target?.classList.add("drop-target");
+      short = target ? missingSkills(needs, ctx.day.skills?.get(target.dataset.technician)) : null;
+      if (short?.length) target.classList.add("drop-warning");
     }
     if (!target) {
       ghost.textContent = `${code}: drop on a technician's row`;
@@ -274,6 +315,8 @@ function startDrag(ctx, down, source, code) {
     }
     marker.style.left = `${(place.share * 100).toFixed(2)}%`;
     ghost.textContent = `${code} → ${place.name}, position ${place.position} (${clock(new Date(place.time).toISOString(), ctx.day.tz)})`;
+    ghost.classList.toggle("warning", Boolean(short?.length));
+    if (short?.length) ghost.textContent += ` — lacks ${short.join("; ")}`;
   };
   const up = (event) => {
     const dropped = active && target ? dropPlace(ctx, target, event.clientX, code) : null;

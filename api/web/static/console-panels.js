@@ -20,7 +20,7 @@ function folded(items, render, label) {
 // Unassigned ---------------------------------------------------------------------------------
 
 export function unassignedPanel(ctx) {
-  const { left, unassigned, plan } = ctx.day;
+  const { left, unassigned, plan, preview } = ctx.day;
   const items = [...left.values()].sort((a, b) => (a.reason === b.reason ? a.visit.localeCompare(b.visit) : a.reason === "not_planned_yet" ? -1 : b.reason === "not_planned_yet" ? 1 : a.reason.localeCompare(b.reason)));
   const note = unassigned ? `${items.length} waiting · plan v${unassigned.plan.version} (${unassigned.plan.status})` : plan ? `${items.length} waiting` : `${items.length} waiting · no plan yet`;
   const section = h("section", { class: "panel unassigned-panel", id: "unassigned", "aria-labelledby": "unassigned-title" }, head("unassigned-title", "Unassigned visits", note));
@@ -28,7 +28,9 @@ export function unassignedPanel(ctx) {
     section.append(emptyState(unassigned ? "Every visit open on this day is on a route." : "No visit is waiting for this day."));
     return section;
   }
-  section.append(h("p", { class: "hint" }, "Drag a visit onto a technician's row, or press Assign to use the move form."));
+  section.append(
+    h("p", { class: "hint" }, preview ? "Assigning is off while a plan is previewed: it acts on the routes in force." : "Drag a visit onto a technician's row, or press Assign to use the move form."),
+  );
   const render = (item) =>
     h(
       "li",
@@ -45,7 +47,7 @@ export function unassignedPanel(ctx) {
         "div",
         { class: "waiting-foot" },
         h("span", { class: "dates" }, `open ${dayLabel(item.earliest_date)} – due ${dayLabel(item.due_date)}`),
-        h("button", { type: "button", class: "secondary small", "aria-label": `Assign ${item.visit}`, onclick: () => selectVisit(ctx, item.visit, { focus: true }) }, "Assign…"),
+        h("button", { type: "button", class: "secondary small", "aria-label": `Assign ${item.visit}`, disabled: Boolean(preview), onclick: () => selectVisit(ctx, item.visit, { focus: true }) }, "Assign…"),
       ),
     );
   section.append(...[folded(items, render, "Unassigned")].flat());

@@ -1,6 +1,8 @@
 // Planning a day from the board: "Optimise" queues a planning job and follows its progress,
-// the proposed plan's figures follow, and "Publish" puts the plan in force.
+// the board then previews the proposed plan with its figures, and "Publish" puts it in force
+// (the board goes back to the routes in force, now the published ones).
 import { ProblemError, api, h, showNotice } from "/static/common.js";
+import { showPlan } from "/static/console-preview.js";
 import { clock, dayLabel, humanise, localDate, report } from "/static/console-util.js";
 
 const POLL_MS = 600;
@@ -19,8 +21,11 @@ function running(job) {
 
 /** The plan bar of the shown day: its plan's figures, Optimise, Publish and the job's progress. */
 export function planBar(ctx) {
-  const { plan, unassigned, tz } = ctx.day;
-  const ref = plan || unassigned?.plan || null;
+  const { plan, unassigned, tz, preview } = ctx.day;
+  const latest = plan || unassigned?.plan || null;
+  // While a draft is previewed, Publish acts on that draft (even if a newer one exists).
+  const ref = preview && preview.status === "draft" ? preview : latest;
+  const full = plan && ref && plan.id === ref.id ? plan : null;
   const job = sameDay(ctx, ctx.job) ? ctx.job : null;
   const optimise = h(
     "button",
@@ -39,16 +44,29 @@ export function planBar(ctx) {
     },
     ref && ref.status === "draft" ? `Publish plan v${ref.version}` : "Publish",
   );
+  const previewing = Boolean(preview) && preview.id === ref?.id;
+  // The newest draft can be previewed unless shown already; while it is, the banner leads back.
+  const look =
+    latest && latest.status === "draft" && preview?.id !== latest.id
+      ? h("button", { type: "button", class: "secondary", id: "preview-plan", disabled: running(job), onclick: () => showPlan(ctx, latest.id) }, `Preview plan v${latest.version}`)
+      : null;
   let state;
   if (!ref) state = h("p", { id: "plan-state", class: "plan-state none" }, "Not planned yet: Optimise proposes routes for every technician of the region.");
   else if (ref.status === "draft")
-    state = h("p", { id: "plan-state", class: "plan-state draft" }, h("span", { class: "badge draft" }, "Draft"), ` Plan v${ref.version} is proposed, not in force: the board shows the routes in force; Publish sends the plan to the technicians.`);
+    state = h(
+      "p",
+      { id: "plan-state", class: "plan-state draft" },
+      h("span", { class: "badge draft" }, "Draft"),
+      previewing
+        ? ` Plan v${ref.version} is proposed, not in force: the board previews it; Publish sends it to the technicians.`
+        : ` Plan v${ref.version} is proposed, not in force: the board shows the routes in force; Preview shows the plan's routes, Publish sends it to the technicians.`,
+    );
   else
     state = h(
       "p",
       { id: "plan-state", class: "plan-state published" },
       h("span", { class: "badge published" }, "Published"),
-      ` Plan v${ref.version}${plan?.published_at ? ` published ${dayLabel(localDate(plan.published_at, tz))} ${clock(plan.published_at, tz)}` : ""}; manual moves since then show on the board.`,
+      ` Plan v${ref.version}${full?.published_at ? ` published ${dayLabel(localDate(full.published_at, tz))} ${clock(full.published_at, tz)}` : ""}; ${previewing ? "the board shows it as planned, without manual moves since." : "manual moves since then show on the board."}`,
     );
   return h(
     "section",
@@ -58,9 +76,9 @@ export function planBar(ctx) {
       { class: "plan-main" },
       h("h2", { id: "plan-title" }, "Plan of the day"),
       state,
-      plan ? figures(plan) : null,
+      full ? figures(full) : null,
     ),
-    h("div", { class: "plan-actions" }, optimise, publish),
+    h("div", { class: "plan-actions" }, optimise, look, publish),
     h("div", { class: "job", id: "job", role: "status", "aria-live": "polite" }, job ? jobView(ctx, job) : null),
   );
 }
@@ -103,8 +121,10 @@ function renderJob(ctx) {
     optimise.disabled = running(ctx.job);
     optimise.textContent = running(ctx.job) ? "Optimising…" : "Optimise";
   }
-  const publish = document.getElementById("publish");
-  if (publish && running(ctx.job)) publish.disabled = true;
+  for (const id of ["publish", "preview-plan"]) {
+    const button = document.getElementById(id);
+    if (button && running(ctx.job)) button.disabled = true;
+  }
 }
 
 async function startOptimise(ctx) {
@@ -138,12 +158,15 @@ async function follow(ctx, id, regionCode, date) {
   }
   // The job's result carries the plan's figures (the board reloads the plan list itself).
   const made = job.result?.regions?.[regionCode];
-  if (sameDay(ctx, ctx.job) && ctx.state.view === "day") await ctx.refresh();
+  const here = sameDay(ctx, ctx.job) && ctx.state.view === "day";
+  // The new draft is what the dispatcher wants to look at before publishing it.
+  if (here && made?.plan_id) ctx.state.preview = made.plan_id;
+  if (here) await ctx.refresh();
   if (made?.error) {
     report(new Error(`planning ${regionCode} for ${date} failed: ${made.error}`));
   } else if (made?.plan_id) {
     showNotice(
-      `Plan v${made.version} for ${regionCode} ${dayLabel(date)} is ready: ${made.assigned} of ${made.visits} visits assigned, ${made.unassigned} unassigned, ${Number(made.travel_km).toFixed(0)} km of travel. Publish it to put it in force.`,
+      `Plan v${made.version} for ${regionCode} ${dayLabel(date)} is ready: ${made.assigned} of ${made.visits} visits assigned, ${made.unassigned} unassigned, ${Number(made.travel_km).toFixed(0)} km of travel. ${here ? "The board previews it; publish" : "Publish"} it to put it in force.`,
     );
   }
 }
@@ -153,6 +176,8 @@ async function publishPlan(ctx, ref) {
   if (button) button.disabled = true;
   try {
     const { body } = await api("POST", `/api/v1/plans/${ref.id}/publish`);
+    // In force now: the routes in force are the published ones (manual moves to come included).
+    ctx.state.preview = null;
     await ctx.refresh();
     showNotice(
       `Published plan v${body.plan.version}: ${body.scheduled} visits scheduled, ${body.unscheduled} sent back to unscheduled${body.superseded.length ? `, ${body.superseded.length} older plan(s) superseded` : ""}.`,

@@ -27,7 +27,8 @@ const user = await account(main, { title: "Dispatcher console", roles: ["dispatc
 /** What every screen reads and changes: the state, and how to move to another one. */
 const ctx = {
   user,
-  state: { regions: [], region: null, date: null, view: "day", selected: null },
+  // preview: the id of a plan the day board shows instead of the routes in force (a draft).
+  state: { regions: [], region: null, date: null, view: "day", selected: null, preview: null },
   job: null,
   generation: 0,
   /** A number that stays current until the screen is shown again: late answers are dropped. */
@@ -146,6 +147,8 @@ async function defaultDate(region) {
 
 async function go(changes) {
   const { state } = ctx;
+  // A plan covers its own region and days: another day or region shows the routes in force.
+  if (("region" in changes || "date" in changes) && !("preview" in changes)) state.preview = null;
   Object.assign(state, changes);
   if (typeof changes.region === "string") state.region = state.regions.find((r) => r.code === changes.region) || state.regions[0];
   writeHash({ region: state.region.code, date: state.date, view: state.view });
@@ -171,6 +174,7 @@ async function fromHash() {
   state.view = VIEWS.some((v) => v.id === wanted.view) ? wanted.view : "day";
   const region = state.regions.find((r) => r.code === wanted.region) || state.region || state.regions[0];
   const regionChanged = region !== state.region;
+  if (regionChanged || (isIsoDate(wanted.date) && wanted.date !== state.date)) state.preview = null;
   state.region = region;
   if (isIsoDate(wanted.date)) state.date = wanted.date;
   else if (!state.date || regionChanged) state.date = await defaultDate(region);
