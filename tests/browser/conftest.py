@@ -12,8 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -189,3 +192,37 @@ def sign_in(page, username: str, password: str) -> None:  # type: ignore[no-unty
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# The console's tests: the API as a dispatcher, the demo's region and day 0 ----------------
+
+
+@pytest.fixture
+def office(demo_server) -> Iterator[httpx.Client]:  # type: ignore[no-untyped-def]
+    """An HTTP client signed in as the demo dispatcher."""
+    with httpx.Client(base_url=demo_server.base, timeout=30) as client:
+        answer = client.post(
+            "/api/v1/auth/token", data={"username": DISPATCHER[0], "password": DISPATCHER[1]}
+        )
+        answer.raise_for_status()
+        client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+        yield client
+
+
+@pytest.fixture
+def region(office: httpx.Client) -> dict[str, Any]:
+    """The demo's first region (by code)."""
+    return _ok(office.get("/api/v1/regions"))["items"][0]
+
+
+@pytest.fixture
+def day0(office: httpx.Client, region: dict[str, Any]) -> str:
+    """The seed's day 0: the first local day from today on that visits of the region open."""
+    today = datetime.now(ZoneInfo(region["timezone"])).date().isoformat()
+    visits = _ok(office.get("/api/v1/visits", params={"region": region["code"], "limit": 500}))
+    return min(v["earliest_date"] for v in visits["items"] if v["earliest_date"] >= today)
+
+
+def _ok(answer):  # type: ignore[no-untyped-def]
+    assert answer.is_success, f"{answer.request.method} {answer.request.url}: {answer.text}"
+    return answer.json()
