@@ -1,11 +1,19 @@
 """HTTP load on the API server over loopback, SQLite and PostgreSQL: the demo data with a
-planned and published day, one uvicorn process, and a load generator in another process.
-Throughput (closed loop: a fixed number of connections, each sending as soon as it has its
-answer) and latency at the issue's target rate (open loop: requests sent on a fixed schedule,
-latency counted from the scheduled send, so a slow server cannot hide its queue).
+planned and published day, uvicorn (one process, or a supervisor and --workers processes
+sharing the port), and a load generator in another process. Throughput (closed loop: a fixed
+number of connections, each sending as soon as it has its answer) and latency at the issue's
+target rate (open loop: requests sent on a fixed schedule, latency counted from the scheduled
+send, so a slow server cannot hide its queue).
 
-    python -m benchmarks.api_load [--backends sqlite,postgresql] [--seconds 10]
-        [--open-seconds 5] [--concurrency 32] [--rate 1000] [--profile] [--no-record]
+    python -m benchmarks.api_load [--backends sqlite,postgresql] [--workers 1] [--seconds 10]
+        [--open-seconds 5] [--concurrency 32] [--rate 1000] [--retries 2] [--profile]
+        [--no-record]
+
+The load generator is raw asyncio (uvloop when installed), not an HTTP client library: the
+load shares the machine with the server, and a client's CPU per request is taken from the
+server. CPU per request is reported for uvicorn (all its processes), the load generator,
+PostgreSQL and the rest of the machine; a run during which other processes were busy is
+repeated.
 
 A fresh server per endpoint; PostgreSQL is skipped with a message when it does not answer.
 --profile adds, per database, each endpoint run in-process in one thread: time and SQL
@@ -18,13 +26,11 @@ import argparse
 import asyncio
 import importlib.util
 import json
-import multiprocessing
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from collections import Counter
@@ -35,9 +41,11 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from benchmarks.common import append_results, markdown_table
+from benchmarks.loadgen import Outcome, Target, drive
+from benchmarks.uvicorn_server import BUSY_ELSEWHERE, serve, server_flags, wait_for_quiet
 
-# The load generator runs in a spawned process that imports this module: the database, the
-# app and the solver are imported only where used, so that process starts in a blink.
+# The database, the app and the solver are imported only where used: the command starts in a
+# blink when it only prints its help.
 
 POSTGRES = os.environ.get(
     "DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -164,78 +172,6 @@ def prepare(url: str, *, plan_seconds: float, links: int) -> Fixture:
     )
 
 
-# ---------------------------------------------------------------------------------------------
-# The server: one uvicorn process on a free loopback port
-# ---------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def server_flags() -> list[str]:
-    """uvloop and httptools when installed (uvicorn[standard] brings both)."""
-    flags = []
-    if importlib.util.find_spec("uvloop"):
-        flags += ["--loop", "uvloop"]
-    if importlib.util.find_spec("httptools"):
-        flags += ["--http", "httptools"]
-    return flags
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen
-    base: str
-    log: Path
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def serve(url: str, tmp: Path) -> Iterator[Server]:
-    port = free_port()
-    log = tmp / f"uvicorn-{port}.log"
-    env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_LOG_LEVEL": "warning"}
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "api.app:create_app_from_env",
-        "--host", "127.0.0.1", "--port", str(port), "--no-access-log",
-        "--log-level", "warning", "--timeout-graceful-shutdown", "1", *server_flags(),
-    ]  # fmt: skip
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603  (our own interpreter and arguments)
-            command, env=env, stdout=sink, stderr=subprocess.STDOUT
-        )
-    server = Server(process, f"http://127.0.0.1:{port}", log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"uvicorn exited with {process.returncode}:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{server.base}/healthz", timeout=2) as answer:  # noqa: S310
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"uvicorn did not answer in 60 s:\n{log.read_text()}")
-            time.sleep(0.2)
-        yield server
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def sign_in(base: str, usernames: list[str]) -> list[str]:
     """Access tokens of ``usernames`` through the API's own password flow."""
     tokens = []
@@ -245,161 +181,6 @@ def sign_in(base: str, usernames: list[str]) -> list[str]:
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
             tokens.append(json.loads(answer.read())["access_token"])
     return tokens
-
-
-# ---------------------------------------------------------------------------------------------
-# The load generator: aiohttp, keep-alive connections, in its own process
-# ---------------------------------------------------------------------------------------------
-
-Target = tuple[str, dict[str, str]]  # path and headers
-
-
-@dataclass
-class Outcome:
-    requests: int
-    errors: int
-    seconds: float
-    latencies_ms: list[float]
-    statuses: dict[str, int]
-    client_cpu_seconds: float = 0.0
-    server_cpu_seconds: float = 0.0
-
-    @property
-    def rps(self) -> float:
-        """200 answers a second."""
-        return (self.requests - self.errors) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def _one(
-    session, base: str, target: Target, started: float, latencies: list[float], statuses: Counter
-) -> None:
-    path, headers = target
-    try:
-        async with session.get(base + path, headers=headers) as answer:
-            await answer.read()
-            status = str(answer.status)
-    except Exception as exc:  # a refused or broken connection counts as an error
-        status = type(exc).__name__
-    latencies.append((time.perf_counter() - started) * 1000)
-    statuses[status] += 1
-
-
-def _session(connections: int, timeout: float):  # type: ignore[no-untyped-def]
-    """Keep-alive connections; a request not answered within ``timeout`` counts as an error,
-    so a stuck server cannot stretch a run."""
-    import aiohttp
-
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=connections, force_close=False),
-        timeout=aiohttp.ClientTimeout(total=timeout),
-    )
-
-
-async def _closed_loop(
-    base: str, targets: list[Target], seconds: float, concurrency: int, timeout: float
-) -> tuple[list[float], Counter, float]:
-    latencies: list[float] = []
-    statuses: Counter = Counter()
-    async with _session(concurrency, timeout) as session:
-        began = time.perf_counter()
-        deadline = began + seconds
-
-        async def worker(offset: int) -> None:
-            n = offset
-            while time.perf_counter() < deadline:
-                await _one(
-                    session,
-                    base,
-                    targets[n % len(targets)],
-                    time.perf_counter(),
-                    latencies,
-                    statuses,
-                )
-                n += concurrency
-
-        await asyncio.gather(*(worker(i) for i in range(concurrency)))
-        return latencies, statuses, time.perf_counter() - began
-
-
-async def _open_loop(
-    base: str,
-    targets: list[Target],
-    seconds: float,
-    rate: float,
-    max_in_flight: int,
-    timeout: float,
-) -> tuple[list[float], Counter, float]:
-    """``rate`` requests a second on a fixed schedule; each latency runs from its scheduled
-    send, so time spent waiting for a free connection counts (no coordinated omission)."""
-    latencies: list[float] = []
-    statuses: Counter = Counter()
-    async with _session(max_in_flight, timeout) as session:
-        began = time.perf_counter()
-        sent = 0
-        pending: set[asyncio.Task] = set()
-        while (now := time.perf_counter()) - began < seconds:
-            due = int((now - began) * rate)
-            while sent < due:
-                scheduled = began + sent / rate
-                task = asyncio.create_task(
-                    _one(
-                        session, base, targets[sent % len(targets)], scheduled, latencies, statuses
-                    )
-                )
-                pending.add(task)
-                task.add_done_callback(pending.discard)
-                sent += 1
-            await asyncio.sleep(0.0005)
-        if pending:
-            await asyncio.gather(*pending)
-        return latencies, statuses, time.perf_counter() - began
-
-
-def _drive(connection, base: str, targets: list[Target], spec: dict) -> None:  # type: ignore[no-untyped-def]
-    """The load process: runs one load and sends back what it saw."""
-    if importlib.util.find_spec("uvloop"):
-        import uvloop
-
-        uvloop.install()
-    started_cpu = time.process_time()
-    if spec["mode"] == "closed":
-        run = _closed_loop(base, targets, spec["seconds"], spec["concurrency"], spec["timeout"])
-    else:
-        run = _open_loop(
-            base, targets, spec["seconds"], spec["rate"], spec["max_in_flight"], spec["timeout"]
-        )
-    latencies, statuses, wall = asyncio.run(run)
-    connection.send((latencies, dict(statuses), wall, time.process_time() - started_cpu))
-    connection.close()
-
-
-def drive(server: Server, targets: list[Target], **spec: object) -> Outcome:
-    """One load run from a separate process, and the server's CPU time over it."""
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    process = context.Process(target=_drive, args=(sending, server.base, targets, spec))
-    cpu_before = server.cpu_seconds()
-    process.start()
-    sending.close()
-    latencies, statuses, wall, client_cpu = receiving.recv()
-    process.join()
-    server_cpu = server.cpu_seconds() - cpu_before
-    errors = sum(n for status, n in statuses.items() if status != "200")
-    return Outcome(
-        requests=len(latencies),
-        errors=errors,
-        seconds=wall,
-        latencies_ms=latencies,
-        statuses=statuses,
-        client_cpu_seconds=client_cpu,
-        server_cpu_seconds=server_cpu,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -537,10 +318,13 @@ def profile(url: str, fixture: Fixture, requests: int = 500, top: int = 12) -> s
 # ---------------------------------------------------------------------------------------------
 
 
-def table_row(backend: str, name: str, mode: str, outcome: Outcome, ceiling: float) -> list:
+def table_row(
+    backend: str, workers: int, name: str, mode: str, outcome: Outcome, ceiling: float
+) -> list:
     per_request = max(1, outcome.requests)
     return [
         backend,
+        workers,
         name,
         mode,
         f"{outcome.rps:.0f}",
@@ -550,16 +334,20 @@ def table_row(backend: str, name: str, mode: str, outcome: Outcome, ceiling: flo
         f"{outcome.rps / ceiling:.2f}" if ceiling and mode.startswith("closed") else "-",
         f"{outcome.server_cpu_seconds / per_request * 1e3:.2f}",
         f"{outcome.client_cpu_seconds / per_request * 1e3:.2f}",
+        f"{outcome.database_cpu_seconds / per_request * 1e3:.2f}" if backend != "sqlite" else "-",
+        f"{outcome.other_cpu_seconds / per_request * 1e3:.2f}",
     ]
 
 
 def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[list], str, str]:
     """Table rows, a note and (with --profile) the profile of one backend."""
+    from sqlalchemy.engine import make_url
+
     rows = []
     report = ""
     with database(backend, tmp) as url:
         fixture = prepare(url, plan_seconds=args.plan_seconds, links=args.links)
-        with serve(url, tmp) as server:
+        with serve(url, tmp) as server:  # one process is plenty to sign in
             fixture.bearer = sign_in(server.base, fixture.technicians[: args.technicians])
         day = f"/api/v1/me/day?date={fixture.day.isoformat()}"
         targets: dict[str, list[Target]] = {
@@ -567,31 +355,53 @@ def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[lis
             MY_DAY: [(day, {"Authorization": f"Bearer {t}"}) for t in fixture.bearer],
             TRACK: [(f"/api/v1/track/{t}", {}) for t in fixture.tracking_tokens],
         }
-        closed = {"mode": "closed", "concurrency": args.concurrency, "timeout": args.timeout}
+        # PostgreSQL's CPU is counted for the API's database only (None: SQLite).
+        db_name = make_url(url).database if backend != "sqlite" else None
+        closed = {
+            "mode": "closed",
+            "concurrency": args.concurrency,
+            "timeout": args.timeout,
+            "database": db_name,
+        }
         opened = {
             "mode": "open",
+            "database": db_name,
             "rate": args.rate,
             "max_in_flight": args.max_in_flight,
             "timeout": args.timeout,
+            "connections": args.concurrency,
         }
         if args.stack:
             # The HTTP stack alone: a small static page, no database, no thread pool.
             targets = {STACK: [("/docs", {})], **targets}
         ceiling = 0.0
+        disturbed = 0  # runs during which other processes were busy
         for name, endpoint in targets.items():
             # A fresh server per endpoint: one that fell behind the open loop must not slow
             # down the next endpoint's measurement.
-            with serve(url, tmp) as server:
+            with serve(url, tmp, args.workers) as server:
                 drive(server, endpoint, seconds=args.warmup, **closed)
                 runs = [(f"closed, {args.concurrency} conn", closed)]
                 if name not in (STACK, HEALTH):
                     runs.append((f"open, {args.rate:g}/s", opened))
                 for mode, spec in runs:
                     seconds = args.seconds if spec is closed else args.open_seconds
-                    outcome = drive(server, endpoint, seconds=seconds, **spec)
+                    for attempt in range(args.retries + 1):
+                        wait_for_quiet()
+                        outcome = drive(server, endpoint, seconds=seconds, **spec)
+                        cores = outcome.seconds * (os.cpu_count() or 1)
+                        elsewhere = outcome.other_cpu_seconds / cores
+                        if elsewhere <= BUSY_ELSEWHERE:
+                            break
+                        disturbed += 1
+                        print(
+                            f"  {name} {mode}: other processes took {elsewhere:.0%} of the "
+                            + ("machine; repeating" if attempt < args.retries else "machine"),
+                            file=sys.stderr,
+                        )
                     if name == HEALTH:
                         ceiling = outcome.rps
-                    rows.append(table_row(backend, name, mode, outcome, ceiling))
+                    rows.append(table_row(backend, args.workers, name, mode, outcome, ceiling))
                     print(" | ".join(map(str, rows[-1])), flush=True)
                     if outcome.errors:
                         print(f"  {name} {mode}: statuses {outcome.statuses}", file=sys.stderr)
@@ -602,7 +412,9 @@ def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[lis
         f"{backend}: demo data, day {fixture.day} of every region planned "
         f"({args.plan_seconds:g} s per region) and published, setup {fixture.setup_seconds:.0f} "
         f"s; my day rotates {len(fixture.bearer)} technicians with {min(stops)}-{max(stops)} "
-        f"stops; track rotates {len(fixture.tracking_tokens)} links."
+        f"stops; track rotates {len(fixture.tracking_tokens)} links; runs during which other "
+        f"processes took over {BUSY_ELSEWHERE:.0%} of the machine were repeated (up to "
+        f"{args.retries} times): {disturbed} such runs."
     )
     return rows, note, report
 
@@ -613,6 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="per closed-loop run")
     parser.add_argument("--open-seconds", type=float, default=5.0, help="per open-loop run")
     parser.add_argument("--warmup", type=float, default=2.0, help="per endpoint, not measured")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--retries", type=int, default=2, help="repeats of a run disturbed by other processes"
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="closed-loop connections")
     parser.add_argument("--rate", type=float, default=TARGET_RPS, help="open-loop requests/s")
     parser.add_argument("--max-in-flight", type=int, default=256, help="open-loop connections")
@@ -643,23 +459,38 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(note)
             profiles.append(report)
     header = [
-        "database", "endpoint", "load", "200 answers/s", "p50 ms", "p99 ms", "errors",
-        "x ceiling", "server CPU ms/req", "client CPU ms/req",
+        "database", "uvicorn workers", "endpoint", "load", "200 answers/s", "p50 ms", "p99 ms",
+        "errors", "x ceiling", "server CPU ms/req", "client CPU ms/req", "postgres CPU ms/req",
+        "other CPU ms/req",
     ]  # fmt: skip
     table = markdown_table(header, rows)
     flags = " ".join(server_flags()) or "default loop and parser"
+    processes = (
+        "one uvicorn process"
+        if args.workers == 1
+        else f"uvicorn --workers {args.workers} (a supervisor and {args.workers} worker "
+        "processes sharing the port)"
+    )
+    client_loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
     notes.append(
-        f"One uvicorn process ({flags}, no access log) on 127.0.0.1 and an aiohttp load "
-        f"generator in another process, keep-alive connections, on the same 2 cores. Closed "
+        f"Server: {processes} ({flags}, no access log) on 127.0.0.1. Load generator: raw "
+        f"asyncio on {client_loop} (one asyncio.Protocol per keep-alive HTTP/1.1 connection, "
+        "prebuilt requests, status line and Content-Length read) in another process, on the "
+        f"same {os.cpu_count()} cores. Closed "
         f"loop: {args.concurrency} connections each sending as soon as answered, "
         f"{args.seconds:g} s after {args.warmup:g} s of warm-up; x ceiling is throughput over "
         f"that of {HEALTH} (two small queries, the cheapest endpoint); {STACK} (a static "
         "page: no database, no thread pool) shows what the HTTP stack alone can do. Open loop: "
         f"{args.rate:g} requests/s on a fixed schedule for {args.open_seconds:g} s, latency "
-        f"from the scheduled send (queueing included), up to {args.max_in_flight} "
-        f"connections; a request unanswered after {args.timeout:g} s is an error. "
+        f"from the scheduled send (queueing included), {args.concurrency} connections and "
+        f"more when all are busy, up to {args.max_in_flight}. Connections are opened 2 ms apart "
+        "before the clock starts (a burst of connects lands on one worker); a request "
+        f"unanswered after {args.timeout:g} s is an error. "
         f"Target: >= {TARGET_RPS:g} requests/s with p99 <= {TARGET_P99_MS:g} ms for my day "
-        "and track. CPU ms/req: the process's CPU time over the run divided by requests."
+        "and track. CPU ms/req: CPU time over the run divided by requests, server: uvicorn and "
+        "all its processes, client: the load process, postgres: the database server's "
+        "processes, other: the rest of the machine's busy time (other processes, interrupts; "
+        "near 0 when nothing else runs)."
     )
     print(table)
     print("\n".join(notes))
