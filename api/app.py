@@ -18,6 +18,7 @@ from api.routers import (
     health,
     imports,
     mobile,
+    mobile_records,
     moves,
     planning,
     reports,
@@ -79,6 +80,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(auth.router)
     app.include_router(mobile.router)
+    app.include_router(mobile_records.router)
     app.include_router(track.router)
     for dispatcher_api in (
         catalogue,
