@@ -27,7 +27,7 @@ from api.routers import (
     work,
 )
 from api.web import pages
-from dispatch import jobs
+from dispatch import jobs, workers
 from dispatch.db import head_revision, make_engine
 from dispatch.settings import Settings
 
@@ -100,5 +100,7 @@ def create_app(
 
 
 def create_app_from_env() -> FastAPI:
-    """Entry point for ``uvicorn --factory``: settings from ``DISPATCH_*`` variables."""
-    return create_app(Settings())
+    """Entry point for ``uvicorn --factory``: settings from ``DISPATCH_*`` variables; planning
+    jobs go to Celery workers when a broker is configured."""
+    settings = Settings()
+    return create_app(settings, executor=workers.executor_for(settings))

@@ -242,6 +242,21 @@ def _serve(
 
 
 @app.command()
+def worker(
+    ctx: typer.Context,
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once.")] = 1,
+) -> None:
+    """Run planning jobs handed over by the API through the broker (DISPATCH_BROKER_URL)."""
+    from dispatch import workers
+
+    settings = settings_of(ctx)
+    if not settings.broker_url:
+        errors.print("[red]error:[/red] set DISPATCH_BROKER_URL (e.g. redis://127.0.0.1:6379/0)")
+        raise typer.Exit(2)
+    workers.run_worker(settings, concurrency=concurrency, loglevel=settings.log_level)
+
+
+@app.command()
 def demo(
     ctx: typer.Context,
     port: Annotated[int | None, typer.Option(help="Default: DISPATCH_PORT.")] = None,

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         description="Base URL of an OSRM server for road travel times; unset: ellipsoid "
         "distance times the region's detour factor at its average speed.",
     )
+    broker_url: str | None = Field(
+        None,
+        description="Celery broker (e.g. `redis://127.0.0.1:6379/0`): set, the API hands planning "
+        "jobs to `dispatch worker` processes; unset, it plans in its own process.",
+    )
+    broker_queue: str = Field(
+        "planning", min_length=1, max_length=100, description="Broker queue of planning jobs."
+    )
     geocoder_url: str | None = Field(
         None,
         description="Base URL of a Nominatim server (e.g. a self-hosted one at "

@@ -1,0 +1,110 @@
+"""Planning jobs on Celery workers: with a broker configured the API hands a plan request to a
+`dispatch worker` process through Redis, and reports its progress and result from the
+database; with the broker down, a plan request fails within seconds with 503 and Retry-After."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from dispatch import workers
+from dispatch.settings import Settings
+from tests.api.conftest import FRIDAY, World
+from tests.api.test_planning_api import Headers, poll
+
+REDIS = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+pytestmark = pytest.mark.slow
+
+
+def _redis_or_skip() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {REDIS} ({exc})"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must test the Celery executor")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def broker(world: World, tmp_path: Path) -> Iterator[Settings]:
+    """Settings with a broker, and one `dispatch worker` on a queue of this test's own."""
+    _redis_or_skip()
+    settings = Settings(
+        database_url=world.url, broker_url=REDIS, broker_queue=f"test-{uuid.uuid4().hex[:8]}"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")} | {
+        "DISPATCH_DATABASE_URL": world.url,
+        "DISPATCH_BROKER_URL": REDIS,
+        "DISPATCH_BROKER_QUEUE": settings.broker_queue,
+        "DISPATCH_LOG_LEVEL": "warning",
+    }
+    log = tmp_path / "worker.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("dispatch")), "worker"],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield settings
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        print(log.read_text()[-2000:])
+
+
+def test_a_worker_process_runs_the_job_the_api_hands_over(
+    broker: Settings, headers: Headers, world: World
+) -> None:
+    app = create_app(broker, executor=workers.executor_for(broker))
+    with TestClient(app, raise_server_exceptions=False) as client:
+        answer = client.post(
+            "/api/v1/plans",
+            json={"region": world.region, "starts_on": FRIDAY.isoformat(), "time_limit_seconds": 1},
+            headers=headers("dora"),
+        )
+        assert answer.status_code == 202, answer.text
+        assert isinstance(app.state.executor, workers.CeleryExecutor)
+        # Bounded: the worker starts, imports the solver and plans within two minutes.
+        job = poll(client, headers, answer.headers["Location"], tries=2400)
+    assert job["status"] == "succeeded", job
+    assert job["progress"] == 1.0
+    assert job["plans"], job
+
+
+def test_a_plan_request_with_the_broker_down_fails_in_seconds_with_retry_advice(
+    client: TestClient, headers: Headers, world: World
+) -> None:
+    down = Settings(database_url=world.url, broker_url="redis://127.0.0.1:1/0")
+    with TestClient(create_app(down, executor=workers.executor_for(down))) as offline:
+        answer = offline.post(
+            "/api/v1/plans",
+            json={"region": world.region, "starts_on": FRIDAY.isoformat()},
+            headers=headers("dora"),
+        )
+        assert answer.status_code == 503, answer.text
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert int(answer.headers["Retry-After"]) > 0
+        job_id = answer.json()["errors"][0]["value"]
+    # The job the request made is failed, saying why, not left queued for ever.
+    job = client.get(f"/api/v1/jobs/{job_id}", headers=headers("dora")).json()
+    assert job["status"] == "failed"
+    assert "could not be started" in job["message"]
