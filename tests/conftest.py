@@ -4,6 +4,8 @@ transaction that is rolled back, on a schema built by the migrations."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,3 +104,14 @@ def session(engine: sa.Engine) -> Iterator[Session]:
         session.close()
         outer.rollback()
         connection.close()
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
+    """Stop a process started with start_new_session=True and everything it started: SIGTERM,
+    then SIGKILL after ``timeout`` seconds."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

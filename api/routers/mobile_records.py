@@ -14,6 +14,7 @@ from api import idempotency
 from api.deps import SessionDep
 from api.routers.mobile import NOT_MINE, REFUSED, TechnicianUser, mine, planned
 from dispatch import ledger
+from dispatch.board import SHOWN
 from dispatch.models import MaterialUsage, TimeEntry, TimeEntryKind, User, Visit, VisitStatus
 from schedules.errors import InvalidError
 
@@ -62,14 +63,8 @@ class MaterialIn(BaseModel):
     unit: str = Field("pcs", min_length=1, max_length=16)
 
 
-LOGGABLE = (
-    VisitStatus.scheduled,
-    VisitStatus.dispatched,
-    VisitStatus.en_route,
-    VisitStatus.on_site,
-    VisitStatus.completed,
-    VisitStatus.failed,
-)
+# Time and parts go on any visit of my days (the board's statuses), done or not.
+LOGGABLE = SHOWN
 
 
 def _loggable(session: Session, user: User, code: str) -> Visit:

@@ -5,7 +5,6 @@ database; with the broker down, a plan request fails within seconds with 503 and
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -20,6 +19,7 @@ from dispatch import workers
 from dispatch.settings import Settings
 from tests.api.conftest import FRIDAY, World
 from tests.api.test_planning_api import Headers, poll
+from tests.conftest import stop_group
 
 REDIS = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 pytestmark = pytest.mark.slow
@@ -62,12 +62,7 @@ def broker(world: World, tmp_path: Path) -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
         print(log.read_text()[-2000:])
 
 

@@ -5,7 +5,6 @@ throws a script error, fails its test. Screenshots go to test-results/screenshot
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import new_database
+from tests.conftest import new_database, stop_group
 
 CHROMIUM = Path(os.environ.get("DISPATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -101,12 +100,7 @@ def demo_server(
             time.sleep(0.2)
         yield Server(base=base, database_url=url, log=log)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop_group(process)
         drop()
 
 
