@@ -71,9 +71,6 @@ def create_app(
     )
     app.state.settings = settings
     app.state.schema_head = head_revision()
-    app.state.login_limiter = auth.LoginLimiter(
-        settings.login_max_failures, settings.login_window_seconds
-    )
     errors.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_upload_bytes)

@@ -3,12 +3,10 @@ and rotating refresh tokens, the current-user and role dependencies, and a login
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import jwt
@@ -54,46 +52,6 @@ class Me(BaseModel):
     full_name: str
     role: Role
     technician_id: int | None
-
-
-class LoginLimiter:
-    """Failed logins per (username, client address) in a sliding window; in memory, so per
-    server process (a cluster shares one through the broker when it has one)."""
-
-    def __init__(
-        self, max_failures: int, window_seconds: int, clock: Callable[[], float] = time.monotonic
-    ):
-        self.max_failures = max_failures
-        self.window = window_seconds
-        self.clock = clock
-        self._failures: dict[tuple[str, str], deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def retry_after(self, key: tuple[str, str]) -> int:
-        """Seconds until another attempt is allowed; 0: allowed now."""
-        with self._lock:
-            recent = self._recent(key)
-            if len(recent) < self.max_failures:
-                return 0
-            return max(1, int(recent[0] + self.window - self.clock()) + 1)
-
-    def failed(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._recent(key).append(self.clock())
-
-    def succeeded(self, key: tuple[str, str]) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-    def _recent(self, key: tuple[str, str]) -> deque[float]:
-        found = self._failures.setdefault(key, deque())
-        while found and found[0] <= self.clock() - self.window:
-            found.popleft()
-        return found
-
-
-def limiter_of(request: Request) -> LoginLimiter:
-    return request.app.state.login_limiter
 
 
 def access_token(user: User, settings: Settings, now: datetime) -> tuple[str, int]:
@@ -352,27 +310,34 @@ def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     engine: EngineDep,
     settings: SettingsDep,
-    limiter: Annotated[LoginLimiter, Depends(limiter_of)],
 ) -> TokenPair:
     """Exchange a username and password for an access token and a refresh token."""
-    key = (form.username.lower(), request.client.host if request.client else "-")
-    wait = limiter.retry_after(key)
+    # Failures are counted in the database, so the limit holds whichever process answers.
+    limit = accounts.SignInLimit(
+        settings.login_max_failures, timedelta(seconds=settings.login_window_seconds)
+    )
+    key = (form.username.lower()[:200], request.client.host if request.client else "-")
+    now = datetime.now(UTC)
+    # Decided inside the transaction, raised after it: a failure must be committed.
+    with db.transaction(db.writers(engine)) as session:
+        wait = limit.wait(session, key, now)
+        if not wait:
+            try:
+                user = accounts.authenticate(session, form.username, form.password)
+            except accounts.AuthenticationError as error:
+                limit.failed(session, key, now)
+                failure = error
+            else:
+                limit.succeeded(session, key)
+                issued = accounts.issue_refresh(session, user, now, settings.refresh_token_days)
+                return _pair(user, settings, now, issued)
     if wait:
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             f"too many failed sign-ins; try again in {wait} s",
             {"Retry-After": str(wait)},
         )
-    now = datetime.now(UTC)
-    with db.transaction(engine) as session:
-        try:
-            user = accounts.authenticate(session, form.username, form.password)
-        except accounts.AuthenticationError as error:
-            limiter.failed(key)
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, error.message, UNAUTHORISED) from None
-        limiter.succeeded(key)
-        issued = accounts.issue_refresh(session, user, now, settings.refresh_token_days)
-        return _pair(user, settings, now, issued)
+    raise HTTPException(status.HTTP_401_UNAUTHORIZED, failure.message, UNAUTHORISED)
 
 
 @router.post(

@@ -1,19 +1,22 @@
-"""User accounts: password hashing (argon2 through pwdlib), checking credentials, and the
-refresh tokens that keep a session going (rotated on every use, revoked as a family when a
-replaced one comes back)."""
+"""User accounts: password hashing (argon2 through pwdlib), checking credentials, the limit
+on failed sign-ins (in the database, so it holds across server processes), and the refresh
+tokens that keep a session going (rotated on every use, revoked as a family when a replaced
+one comes back)."""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
+import sqlalchemy as sa
 from pwdlib import PasswordHash
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from dispatch.models import RefreshToken, User
+from dispatch.models import LoginFailure, RefreshToken, User
 from schedules.errors import DomainError
 
 
@@ -112,3 +115,50 @@ def revoke_family(session: Session, family: str, now: datetime) -> None:
     ):
         row.revoked_at = now
     session.flush()
+
+
+@dataclass(frozen=True)
+class SignInLimit:
+    """At most ``max_failures`` failed sign-ins per (username, address) within ``window``."""
+
+    max_failures: int
+    window: timedelta
+
+    def wait(self, session: Session, key: tuple[str, str], now: datetime) -> int:
+        """Seconds until ``key`` may try again; 0: now."""
+        username, address = key
+        recent = session.exec(
+            select(LoginFailure.failed_at)
+            .where(
+                LoginFailure.username == username,
+                LoginFailure.address == address,
+                LoginFailure.failed_at > now - self.window,  # type: ignore[operator]
+            )
+            .order_by(col(LoginFailure.failed_at).desc())
+            .limit(self.max_failures)
+        ).all()
+        if len(recent) < self.max_failures:
+            return 0
+        # The oldest of the last max_failures failures leaving the window frees a try.
+        return max(1, math.ceil((recent[-1] + self.window - now).total_seconds()))
+
+    def failed(self, session: Session, key: tuple[str, str], now: datetime) -> None:
+        username, address = key
+        # Forget this key's failures that left the window, so the table stays small.
+        session.execute(
+            sa.delete(LoginFailure).where(
+                col(LoginFailure.username) == username,
+                col(LoginFailure.address) == address,
+                col(LoginFailure.failed_at) <= now - self.window,
+            )
+        )
+        session.add(LoginFailure(username=username, address=address, failed_at=now))
+        session.flush()
+
+    def succeeded(self, session: Session, key: tuple[str, str]) -> None:
+        username, address = key
+        session.execute(
+            sa.delete(LoginFailure).where(
+                col(LoginFailure.username) == username, col(LoginFailure.address) == address
+            )
+        )

@@ -16,7 +16,7 @@ from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, We
 from .field import RouteLock, TechnicianPosition, TrackingLink
 from .plans import JobStatus, Plan, PlanningJob, PlanStatus, PlanStop, PlanUnassigned
 from .resources import Region, Skill, Technician, TechnicianSkill
-from .users import IdempotencyRecord, RefreshToken, Role, User
+from .users import IdempotencyRecord, LoginFailure, RefreshToken, Role, User
 from .work import (
     Channel,
     MaterialUsage,
@@ -42,6 +42,7 @@ __all__ = [
     "Holiday",
     "IdempotencyRecord",
     "JobStatus",
+    "LoginFailure",
     "MaterialUsage",
     "OutboxEvent",
     "Plan",

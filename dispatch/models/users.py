@@ -53,6 +53,20 @@ class RefreshToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in, kept for the login window, so the limit on failures holds whichever
+    server process answers."""
+
+    __tablename__ = "login_failure"
+    __table_args__ = (sa.Index("ix_login_failure_key", "username", "address", "failed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Lower-cased as typed (unknown usernames count too), so not a foreign key.
+    username: str = Field(max_length=200)
+    address: str = Field(max_length=64)
+    failed_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class IdempotencyRecord(SQLModel, table=True):
     """A POST already applied under an Idempotency-Key: a retry gets the first answer back
     instead of applying twice. Written in the same transaction as the change it records."""

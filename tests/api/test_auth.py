@@ -8,13 +8,15 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+import sqlalchemy as sa
 from fastapi import Depends
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
 from api.app import create_app
 from api.auth import access_token, require
 from dispatch import accounts, db
-from dispatch.models import Role, User
+from dispatch.models import LoginFailure, Role, User
 from dispatch.settings import Settings
 from tests.conftest import new_database
 from tests.factories import make_technician, make_user
@@ -45,6 +47,12 @@ def app_url(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture
 def client(app_url: str) -> Iterator[TestClient]:
+    """The app on the module's database, with no failed sign-ins counted yet (the count is
+    in the database and would otherwise carry over from test to test)."""
+    engine = db.make_engine(app_url)
+    with db.transaction(engine) as session:
+        session.execute(sa.delete(LoginFailure))
+    engine.dispose()
     app = create_app(Settings(database_url=app_url, login_max_failures=3))
 
     @app.get("/only-admins", dependencies=[Depends(require(Role.admin))])
@@ -99,6 +107,40 @@ def test_failed_sign_ins_are_limited(client: TestClient) -> None:
     assert int(limited.headers["retry-after"]) > 0
     assert limited.headers["content-type"] == PROBLEM
     assert sign_in(client, "dora").status_code == 200  # other accounts are unaffected
+
+
+def test_the_limit_holds_whichever_server_process_answers(app_url: str) -> None:
+    """Failures are counted in the database: two apps on one database (as two server
+    processes are) share the count, and a success clears it."""
+    settings = Settings(database_url=app_url, login_max_failures=2)
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        assert sign_in(first, "dora", "guess").status_code == 401
+        assert sign_in(first, "dora").status_code == 200  # a success forgets the failure
+        assert sign_in(first, "dora", "guess").status_code == 401
+        assert sign_in(second, "dora", "guess").status_code == 401
+        limited = sign_in(second, "dora")
+        assert limited.status_code == 429
+        assert sign_in(first, "dora").status_code == 429
+
+
+def test_failures_leave_the_count_when_the_window_passes(app_url: str) -> None:
+    limit = accounts.SignInLimit(2, timedelta(minutes=5))
+    key = ("window-test", "192.0.2.7")
+    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    engine = db.make_engine(app_url)
+    try:
+        with db.transaction(engine) as session:
+            limit.failed(session, key, start)
+            limit.failed(session, key, start + timedelta(minutes=1))
+            assert limit.wait(session, key, start + timedelta(minutes=2)) == 180
+            assert limit.wait(session, key, start + timedelta(minutes=4, seconds=30)) == 30
+            assert limit.wait(session, key, start + timedelta(minutes=6)) == 0
+            limit.failed(session, key, start + timedelta(minutes=7))  # drops the two old ones
+            rows = session.exec(select(LoginFailure).where(LoginFailure.username == key[0]))
+            assert [r.failed_at for r in rows] == [start + timedelta(minutes=7)]
+            limit.succeeded(session, key)
+    finally:
+        engine.dispose()
 
 
 def test_tokens_that_do_not_open_doors(client: TestClient, app_url: str) -> None:
