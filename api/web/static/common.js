@@ -190,21 +190,36 @@ export function catchAll() {
   window.addEventListener("unhandledrejection", (event) => showError(event.reason));
 }
 
-/** "14:05" in ``timeZone`` (the region's, not the browser's). */
-export function clock(iso, timeZone) {
-  if (!iso) return "";
-  return new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" }).format(new Date(iso));
+// Building an Intl formatter costs far more than formatting with one, and a board formats
+// thousands of times per render: one formatter per kind and timezone, kept.
+const formats = new Map();
+
+function formatter(key, locale, options) {
+  let format = formats.get(key);
+  if (!format) {
+    format = new Intl.DateTimeFormat(locale, options);
+    formats.set(key, format);
+  }
+  return format;
 }
 
-/** "Fri 27 Nov" in ``timeZone``. */
+/** "14:05" in ``timeZone`` (the region's, not the browser's); ``instant``: ISO text or ms. */
+export function clock(instant, timeZone) {
+  if (!instant) return "";
+  const format = formatter(`clock ${timeZone}`, "en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
+  return format.format(typeof instant === "number" ? instant : new Date(instant));
+}
+
+/** "Fri 27 Nov" for a local date (YYYY-MM-DD). */
 export function dayLabel(isoDate) {
   // A local date has no timezone: format it as UTC midnight so it cannot shift a day.
-  return new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" }).format(new Date(`${isoDate}T00:00:00Z`));
+  const format = formatter("day", "en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" });
+  return format.format(new Date(`${isoDate}T00:00:00Z`));
 }
 
 /** Today's date (YYYY-MM-DD) in ``timeZone``. */
 export function today(timeZone) {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+  return formatter(`date ${timeZone}`, "en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
 }
 
 /**

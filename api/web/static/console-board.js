@@ -2,13 +2,13 @@
 // visits, technicians' skills, fetched in parallel) and drawn in one pass: the plan bar, a
 // timeline per technician, the routes map and the side panels; the SLA and quota reports
 // follow once it is drawn. The day is the routes in force, or a plan's preview (a draft).
-import { ProblemError, api, h } from "/static/common.js";
+import { api, clock, h, ProblemError } from "/static/common.js";
 import { routesMap } from "/static/console-map.js";
 import { enableDrag, movePanel, selectVisit } from "/static/console-moves.js";
 import { quotaPanel, slaPanel, unassignedPanel } from "/static/console-panels.js";
 import { planBar } from "/static/console-plan.js";
 import { planQuery, previewBanner, skillWords } from "/static/console-preview.js";
-import { clock, floorLocalHour, hours, icon, isoWeek, km, longDay, offsetName, percent, report, STATUS_LABELS, zonedTime } from "/static/console-util.js";
+import { floorLocalHour, hours, icon, isoWeek, km, longDay, offsetName, percent, report, STATUS_LABELS, zonedTime } from "/static/console-util.js";
 
 const TIERS = ["platinum", "gold", "silver", "bronze"];
 const SHOWN_STATUSES = ["scheduled", "dispatched", "en_route", "on_site", "completed", "failed"];

@@ -2,8 +2,8 @@
 // projection fitted to the routes' bounding box, one colour per technician, numbered stops,
 // home bases and a legend whose entries highlight one route. A previewed plan's routes are
 // dashed and say so.
-import { h } from "/static/common.js";
-import { clock, emptyState, svg } from "/static/console-util.js";
+import { clock, h } from "/static/common.js";
+import { emptyState, svg } from "/static/console-util.js";
 
 // Dark enough for white stop numbers (at least 4.5:1), distinct side by side.
 export const ROUTE_COLOURS = ["#1f5fa8", "#b8312f", "#1e7b45", "#7a3b98", "#a65d00", "#00727d", "#b0246a", "#4e5d6c", "#6b5a1e", "#2f3f9e", "#8e3a3a", "#2d6a4f"];

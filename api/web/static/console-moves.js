@@ -3,9 +3,9 @@
 // the visit's revision as If-Match; a stale board (409/412) shows the problem and reloads.
 // Dragging over a technician short of a required skill level warns; while a plan is
 // previewed, moves are off (they act on the routes in force) and say why.
-import { ProblemError, api, h, showNotice } from "/static/common.js";
+import { api, clock, dayLabel, h, ProblemError, showNotice } from "/static/common.js";
 import { MOVES_OFF, missingSkills, showPlan, skillWords } from "/static/console-preview.js";
-import { clock, dayLabel, humanise, report, STATUS_LABELS } from "/static/console-util.js";
+import { humanise, report, STATUS_LABELS } from "/static/console-util.js";
 
 const DRAG_THRESHOLD = 5;
 const MOVABLE = ["unscheduled", "scheduled", "dispatched"];

@@ -1,8 +1,8 @@
 // The day board's side panels: visits waiting for a technician (and why), requests whose SLA
 // is at risk or breached, and contracts near or over their quota.
-import { h } from "/static/common.js";
+import { clock, dayLabel, h } from "/static/common.js";
 import { selectVisit } from "/static/console-moves.js";
-import { clock, dayLabel, emptyState, humanise, icon, localDate, problemText } from "/static/console-util.js";
+import { emptyState, humanise, icon, localDate, problemText } from "/static/console-util.js";
 
 const SHOWN_AT_ONCE = 8;
 

@@ -1,9 +1,9 @@
 // Planning a day from the board: "Optimise" queues a planning job and follows its progress,
 // the board then previews the proposed plan with its figures, and "Publish" puts it in force
 // (the board goes back to the routes in force, now the published ones).
-import { ProblemError, api, h, showNotice } from "/static/common.js";
+import { api, clock, dayLabel, h, ProblemError, showNotice } from "/static/common.js";
 import { showPlan } from "/static/console-preview.js";
-import { clock, dayLabel, humanise, localDate, report } from "/static/console-util.js";
+import { humanise, localDate, report } from "/static/console-util.js";
 
 const POLL_MS = 600;
 

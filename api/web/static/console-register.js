@@ -1,8 +1,8 @@
 // Request intake from the console: register a customer's request at one of its sites and, when
 // it needs a technician, escalate it at once to an on-site visit that waits for the next plan.
 // Problems are shown next to the fields they name.
-import { ProblemError, api, h, showNotice, today } from "/static/common.js";
-import { clock, dayLabel, localDate, report } from "/static/console-util.js";
+import { api, clock, dayLabel, h, ProblemError, showNotice, today } from "/static/common.js";
+import { localDate, report } from "/static/console-util.js";
 
 const CHANNELS = ["phone", "email", "portal", "monitoring"];
 const URGENCIES = [

@@ -29,27 +29,6 @@ function localParts(ms, timeZone) {
   return found;
 }
 
-// common.js's clock() and dayLabel() build an Intl formatter per call; the board formats
-// thousands of times per render, so these keep one formatter per timezone (same output).
-const clockFormats = new Map();
-const dayFormat = new Intl.DateTimeFormat("en-GB", { timeZone: "UTC", weekday: "short", day: "numeric", month: "short" });
-
-/** "14:05" in ``timeZone`` (the region's, not the browser's). */
-export function clock(iso, timeZone) {
-  if (!iso) return "";
-  let format = clockFormats.get(timeZone);
-  if (!format) {
-    format = new Intl.DateTimeFormat("en-GB", { timeZone, hour: "2-digit", minute: "2-digit" });
-    clockFormats.set(timeZone, format);
-  }
-  return format.format(typeof iso === "number" ? iso : new Date(iso));
-}
-
-/** "Fri 27 Nov" for a local date (YYYY-MM-DD). */
-export function dayLabel(isoDate) {
-  return dayFormat.format(new Date(`${isoDate}T00:00:00Z`));
-}
-
 /** Milliseconds to add to a UTC instant to read it as wall-clock time in ``timeZone``. */
 export function offsetMs(ms, timeZone) {
   const p = localParts(ms, timeZone);

@@ -1,8 +1,8 @@
 // The week: seven days from the chosen one, per technician per day the visits planned and
 // their hours against the shift, with the day's plan and the visits still waiting; a day's
 // heading opens it on the day board.
-import { api, h } from "/static/common.js";
-import { addDays, dayLabel, emptyState, longDay, offsetName, report } from "/static/console-util.js";
+import { api, dayLabel, h } from "/static/common.js";
+import { addDays, emptyState, longDay, offsetName, report } from "/static/console-util.js";
 
 const DAYS = 7;
 
