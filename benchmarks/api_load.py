@@ -32,24 +32,18 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from benchmarks.common import append_results, markdown_table
+from benchmarks.common import POSTGRES, append_results, database, markdown_table, postgres_reachable
 from benchmarks.loadgen import Outcome, Target, drive
 from benchmarks.uvicorn_server import BUSY_ELSEWHERE, serve, server_flags, wait_for_quiet
 
 # The database, the app and the solver are imported only where used: the command starts in a
 # blink when it only prints its help.
 
-POSTGRES = os.environ.get(
-    "DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DEMO = Path(__file__).resolve().parent.parent / "seed_data" / "default"
 TIMEZONE = "Europe/Moscow"
 TECHNICIAN_PASSWORD = "demo-technician-2026"  # noqa: S105  (published demo password, README)
@@ -76,48 +70,6 @@ class Fixture:
     tracking_tokens: list[str]
     bearer: list[str] = field(default_factory=list)
     setup_seconds: float = 0.0
-
-
-def postgres_reachable() -> str | None:
-    """None when the server answers, else why not."""
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except sa.exc.OperationalError as exc:
-        return str(exc.orig).strip().splitlines()[0]
-    finally:
-        admin.dispose()
-    return None
-
-
-@contextmanager
-def database(backend: str, tmp: Path) -> Iterator[str]:
-    """A fresh, migrated database of ``backend``; dropped afterwards."""
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    from dispatch import db
-
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}"
-        db.upgrade(url)
-        yield url
-        return
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_load_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    try:
-        db.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def prepare(url: str, *, plan_seconds: float, links: int) -> Fixture:
@@ -345,7 +297,7 @@ def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[lis
 
     rows = []
     report = ""
-    with database(backend, tmp) as url:
+    with database(backend, tmp, prefix="load") as url:
         fixture = prepare(url, plan_seconds=args.plan_seconds, links=args.links)
         with serve(url, tmp) as server:  # one process is plenty to sign in
             fixture.bearer = sign_in(server.base, fixture.technicians[: args.technicians])

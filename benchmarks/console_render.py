@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks.api_load import serve
-from benchmarks.common import append_results, markdown_table
+from benchmarks.common import append_results, database, markdown_table
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = [
@@ -109,12 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     if not CHROMIUM.exists():
         print(f"skipped: {CHROMIUM} not found (apt-get install chromium)", file=sys.stderr)
         return 0
-    from dispatch import db
-
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, database("sqlite", Path(scratch)) as url:
         tmp = Path(scratch)
-        url = f"sqlite:///{tmp / 'console.db'}"
-        db.upgrade(url)
         day = prepare(
             url,
             tmp / "data",

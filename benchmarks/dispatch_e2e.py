@@ -8,22 +8,17 @@ greedy on the demo data's first day.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from benchmarks.common import append_results, markdown_table
+from benchmarks.common import append_results, database, markdown_table
 from dispatch import db, intake, planning
 from dispatch.models import Contract, Customer, Plan, Region, Site
 from dispatch.replan import replan_day
@@ -33,9 +28,6 @@ from dispatch.seed.spec import SeedSpec
 from routing import SolveParams
 from routing.lns import warm_up
 
-POSTGRES = os.environ.get(
-    "DISPATCH_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DEMO = Path(__file__).resolve().parent.parent / "seed_data" / "default"
 TIMEZONE = "Europe/Moscow"
 
@@ -48,28 +40,6 @@ def next_working_day() -> date:
 def next_monday() -> date:
     today = datetime.now(UTC).date()
     return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
-
-
-@contextmanager
-def database(backend: str, tmp: Path) -> Iterator[str]:
-    """A fresh, migrated database; dropped afterwards."""
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp / f'{uuid.uuid4().hex}.db'}"
-        db.upgrade(url)
-        yield url
-        return
-    admin = sa.create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
-    name = f"dispatch_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
-    try:
-        db.upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def load(url: str, directory: Path, anchor: date) -> float:
