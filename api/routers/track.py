@@ -136,6 +136,12 @@ def _template() -> Template:
     return Template((TEMPLATES / "track.html").read_text(encoding="utf-8"))
 
 
+@cache
+def _gone_page() -> str:
+    """The page for an unknown or expired link."""
+    return (TEMPLATES / "track-gone.html").read_text(encoding="utf-8")
+
+
 def _day(moment: datetime, now: datetime) -> str:
     """Today, tomorrow or "Fri 27 Nov" (both in the same timezone)."""
     days = (moment.date() - now.date()).days
@@ -211,36 +217,11 @@ def render(found: tracking.Tracking, now: datetime) -> str:
     return _template().substitute(fields)
 
 
-NOT_FOUND_PAGE = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <meta name="robots" content="noindex, nofollow">
-  <meta name="referrer" content="no-referrer">
-  <title>Link not found — visit tracking</title>
-  <link rel="icon" href="data:,">
-  <link rel="stylesheet" href="/static/common.css">
-  <link rel="stylesheet" href="/static/track.css">
-</head>
-<body>
-  <main class="track gone">
-    <p class="brand">Field Dispatch · visit tracking</p>
-    <h1>This link does not work any more</h1>
-    <p>The tracking link is unknown or has expired. Links stop working 12 hours after the
-    visit is over.</p>
-    <p>If your visit is still to come, please ask the company that booked it for a new link.</p>
-  </main>
-</body>
-</html>
-"""
-
-
 @router.get("/track/{token}", response_class=HTMLResponse, include_in_schema=False)
 async def track_page(request: Request, token: str) -> HTMLResponse:
     now = datetime.now(UTC)
     try:
         found = await read_in_thread(request, tracking.lookup, token, now)
     except NotFoundError:
-        return HTMLResponse(NOT_FOUND_PAGE, status_code=404, headers=PAGE_HEADERS)
+        return HTMLResponse(_gone_page(), status_code=404, headers=PAGE_HEADERS)
     return HTMLResponse(render(found, now), headers=PAGE_HEADERS)
