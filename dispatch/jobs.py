@@ -1,9 +1,9 @@
-"""Planning as a background job: a request is checked and queued as a PlanningJob row, an
-executor runs it outside the request, and its progress, plans and result live in that row."""
+"""Planning as a background job: a request is checked and queued as a PlanningJob row with one
+task per region (dispatch.tasks), an executor runs the tasks outside the request (several at
+once on several workers), and the job's progress, plans and result live in its row."""
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -17,27 +17,25 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, db, inputs, planning
+from dispatch import adapter, db, inputs, planning, tasks
 from dispatch.models import (
     JobStatus,
-    Plan,
     PlanningJob,
+    PlanningTask,
     Region,
     ServiceRequest,
     Site,
     Visit,
 )
 from dispatch.settings import Settings
-from schedules.errors import DomainError, InvalidError, TooLargeError
+from dispatch.tasks import MESSAGE_LIMIT, ParamsFor
+from schedules.errors import InvalidError, TooLargeError
 
 log = logging.getLogger(__name__)
-# Solver progress reaches the job row at most this often: each report is a transaction.
-PROGRESS_EVERY_SECONDS = 1.0
-MESSAGE_LIMIT = 500
 # Transactions that write go through db.writers(): on SQLite they wait for the write lock
 # instead of failing when an API request is writing at the same moment.
-
-ParamsFor = Callable[[int], routing.SolveParams]
+# How often a task waits to look again at a region another plan holds.
+BUSY_RETRY_SECONDS = 1.0
 
 
 def wall_clock(seconds: int) -> routing.SolveParams:
@@ -46,7 +44,7 @@ def wall_clock(seconds: int) -> routing.SolveParams:
 
 
 class Executor(Protocol):
-    """Where queued jobs run: this process's threads now, a task queue later."""
+    """Where queued jobs run: this process's threads, or workers fed by a task queue."""
 
     def submit(self, job_id: int) -> None: ...
 
@@ -56,19 +54,23 @@ class Executor(Protocol):
 ExecutorFactory = Callable[[sa.Engine, Settings], Executor]
 
 
-def open_visits(session: Session, region_ids: list[int], last: date) -> int:
-    """Visits a plan of ``region_ids`` up to local day ``last`` would take on (the adapter's
-    own choice: open, and allowed to start by then)."""
-    return session.exec(
-        select(sa.func.count(col(Visit.id)))
-        .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
-        .join(Site, col(Site.id) == ServiceRequest.site_id)
-        .where(
-            col(Site.region_id).in_(region_ids),
-            col(Visit.status).in_(adapter.PLANNABLE),
-            Visit.earliest_date <= last,
-        )
-    ).one()
+def open_visits(session: Session, region_ids: list[int], last: date) -> dict[int, int]:
+    """Visits a plan of each of ``region_ids`` up to local day ``last`` would take on (the
+    adapter's own choice: open, and allowed to start by then); regions with none are left
+    out."""
+    return dict(
+        session.exec(
+            select(Site.region_id, sa.func.count(col(Visit.id)))
+            .join(ServiceRequest, col(ServiceRequest.id) == Visit.request_id)
+            .join(Site, col(Site.id) == ServiceRequest.site_id)
+            .where(
+                col(Site.region_id).in_(region_ids),
+                col(Visit.status).in_(adapter.PLANNABLE),
+                Visit.earliest_date <= last,
+            )
+            .group_by(Site.region_id)
+        ).all()
+    )
 
 
 def request_plan(
@@ -83,9 +85,10 @@ def request_plan(
     requested_by: int | None,
     settings: Settings,
 ) -> PlanningJob:
-    """Queue a plan of one region (every region when ``region_code`` is None) from local day
-    ``starts_on`` for ``days`` days, refused up front when it is malformed, asks for more
-    solver time than allowed, or would take on more open visits than allowed."""
+    """Queue a plan of one region (every region when ``region_code`` is None: one task per
+    region) from local day ``starts_on`` for ``days`` days, refused up front when it is
+    malformed, asks for more solver time than allowed, or would take on more open visits in a
+    region than one plan may (each region is solved on its own)."""
     inputs.day("starts_on", starts_on)
     planning.check_request(strategy, days)
     limit = (
@@ -100,19 +103,21 @@ def request_plan(
             value=limit,
         )
     if region_code is None:
-        region_ids = list(session.exec(select(Region.id)))
+        regions = dict(session.exec(select(Region.id, Region.code)).all())
         region_id = None
     else:
-        region_id = planning.region_by_code(session, region_code).id
-        region_ids = [region_id]
-    count = open_visits(session, region_ids, starts_on + timedelta(days=days - 1))  # type: ignore[arg-type]
-    if count > settings.max_plan_visits:
-        raise TooLargeError(
-            f"the plan would take on {count} open visits, more than the {settings.max_plan_visits} "
-            "allowed; plan one region or fewer days at a time",
-            field="visits",
-            value=count,
-        )
+        region = planning.region_by_code(session, region_code)
+        region_id = region.id
+        regions = {region.id: region.code}
+    counts = open_visits(session, list(regions), starts_on + timedelta(days=days - 1))  # type: ignore[arg-type]
+    for counted, count in sorted(counts.items(), key=lambda item: -item[1])[:1]:
+        if count > settings.max_plan_visits:
+            raise TooLargeError(
+                f"the plan of region {regions[counted]} would take on {count} open visits, more "
+                f"than the {settings.max_plan_visits} allowed; plan fewer days at a time",
+                field="visits",
+                value=count,
+            )
     job = inputs.validated(
         PlanningJob,
         {
@@ -128,175 +133,127 @@ def request_plan(
     )
     session.add(job)
     session.flush()
+    session.add_all(
+        PlanningTask(job_id=job.id, region_id=each)  # type: ignore[arg-type]
+        for each in sorted(regions, key=lambda each: regions[each])
+    )
+    session.flush()
     return job
 
 
 def run(
     engine: sa.Engine, job_id: int, settings: Settings, *, params: ParamsFor = wall_clock
 ) -> None:
-    """Run queued job ``job_id`` to its end: each region read, solved and written like
-    ``dispatch plan`` does (no transaction spans a solve), progress in transactions of its
-    own. A region that fails is recorded with its error and the others go on; whatever
-    happens, the job ends succeeded or failed, never left running."""
+    """Run every task of job ``job_id`` here, one after another (a region being planned by
+    another job is waited for), then sum the job up. Whatever happens, the job ends succeeded
+    or failed, never left running."""
     try:
-        claimed = _claim(engine, job_id)
-        if claimed is None:
-            return
-        job, regions = claimed
-        travel = routing.Osrm(settings.osrm_url) if settings.osrm_url else None
-        outcomes = {}
-        for index, (region_id, code) in enumerate(regions):
-            outcomes[code] = _plan_region(
-                engine, job, region_id, code, (index, len(regions)), params, travel
-            )
-        _finish(engine, job_id, outcomes)
+        for task_id in task_ids(engine, job_id):
+            run_task(engine, task_id, settings, params=params, wait=True)
+        finish_if_done(engine, job_id)
     except Exception as error:
         log.exception("planning job %s failed", job_id)
         fail(engine, job_id, f"unexpected error: {type(error).__name__}: {error}")
 
 
+def task_ids(engine: sa.Engine, job_id: int) -> list[int]:
+    """The job's tasks that are still to run, in region order."""
+    with db.transaction(engine) as session:
+        return list(
+            session.exec(
+                select(PlanningTask.id)
+                .join(Region, col(Region.id) == PlanningTask.region_id)
+                .where(
+                    PlanningTask.job_id == job_id,
+                    col(PlanningTask.status).not_in(tasks.ENDED),
+                )
+                .order_by(Region.code)
+            )
+        )  # type: ignore[arg-type]
+
+
+def run_task(
+    engine: sa.Engine,
+    task_id: int,
+    settings: Settings,
+    *,
+    params: ParamsFor = wall_clock,
+    wait: bool = False,
+) -> tasks.Ran:
+    """Run one task here (``wait``: while its region is busy, wait for it up to the longest
+    plan there can be) and, when it was the job's last, sum the job up."""
+    travel = routing.Osrm(settings.osrm_url) if settings.osrm_url else None
+    deadline = time.monotonic() + settings.max_plan_seconds + 2 * settings.job_lease_seconds
+    while True:
+        ran = tasks.run(
+            engine, task_id, lease=settings.job_lease_seconds, params=params, travel=travel
+        )
+        if ran is not tasks.Ran.busy or not wait:
+            break
+        if time.monotonic() > deadline:
+            give_up(engine, task_id, "its region stayed busy with another plan; plan again")
+            return tasks.Ran.done
+        time.sleep(BUSY_RETRY_SECONDS)
+    if ran is tasks.Ran.done:
+        finish_if_done(engine, job_of_task(engine, task_id))
+    return ran
+
+
+def job_of_task(engine: sa.Engine, task_id: int) -> int:
+    with db.transaction(engine) as session:
+        return session.get_one(PlanningTask, task_id).job_id
+
+
+def give_up(engine: sa.Engine, task_id: int, reason: str) -> None:
+    """Fail a task that is still queued, saying why, and sum up its job if it was the last."""
+    with db.transaction(db.writers(engine)) as session:
+        task = session.get_one(PlanningTask, task_id)
+        if task.status is JobStatus.queued:
+            task.status, task.message, task.finished_at = (
+                JobStatus.failed,
+                reason,
+                datetime.now(UTC),
+            )
+            task.outcome = task.outcome | {"error": reason}
+        job_id = task.job_id
+    finish_if_done(engine, job_id)
+
+
 def fail(engine: sa.Engine, job_id: int, message: str) -> None:
-    """Mark a job that has not ended as failed, saying why."""
+    """Mark a job that has not ended as failed, saying why, with its tasks not yet begun."""
     try:
         with db.transaction(db.writers(engine)) as session:
+            now = datetime.now(UTC)
+            session.execute(
+                sa.update(PlanningTask)
+                .where(PlanningTask.job_id == job_id, PlanningTask.status == JobStatus.queued)
+                .values(status=JobStatus.failed, message=message[:MESSAGE_LIMIT], finished_at=now)
+            )
             session.execute(
                 sa.update(PlanningJob)
                 .where(
                     col(PlanningJob.id) == job_id,
                     col(PlanningJob.status).in_((JobStatus.queued, JobStatus.running)),
                 )
-                .values(
-                    status=JobStatus.failed,
-                    message=message[:MESSAGE_LIMIT],
-                    finished_at=datetime.now(UTC),
-                )
+                .values(status=JobStatus.failed, message=message[:MESSAGE_LIMIT], finished_at=now)
             )
     except Exception:
         log.exception("could not record the failure of planning job %s", job_id)
 
 
-def _claim(engine: sa.Engine, job_id: int) -> tuple[PlanningJob, list[tuple[int, str]]] | None:
-    """Take a queued job (None: unknown, or another worker took it first, as a task queue
-    that delivers twice would make happen) and list the regions it plans."""
-    with db.transaction(db.writers(engine)) as session:
-        taken = session.execute(
-            sa.update(PlanningJob)
-            .where(col(PlanningJob.id) == job_id, PlanningJob.status == JobStatus.queued)
-            .values(status=JobStatus.running, started_at=datetime.now(UTC), message="starting")
-        )
-        if taken.rowcount != 1:  # type: ignore[attr-defined]
-            log.warning("planning job %s is not queued; not running it", job_id)
-            return None
-        job = session.get_one(PlanningJob, job_id)
-        query = select(Region.id, Region.code).order_by(Region.code)
-        if job.region_id is not None:
-            query = query.where(Region.id == job.region_id)
-        regions = [(region_id, code) for region_id, code in session.exec(query)]
-        session.expunge(job)
-    return job, regions  # type: ignore[return-value]
-
-
-def _progress(engine: sa.Engine, job_id: int, share: float, message: str) -> None:
-    with db.transaction(db.writers(engine)) as session:
-        session.execute(
-            sa.update(PlanningJob)
-            .where(col(PlanningJob.id) == job_id)
-            .values(progress=round(min(max(share, 0.0), 1.0), 3), message=message[:MESSAGE_LIMIT])
-        )
-
-
-def _plan_region(
-    engine: sa.Engine,
-    job: PlanningJob,
-    region_id: int,
-    code: str,
-    place: tuple[int, int],
-    params: ParamsFor,
-    travel: routing.MatrixProvider | None,
-) -> dict[str, Any]:
-    """One region's plan (and publication when asked), or why not."""
-    index, count = place
-    job_id: int = job.id  # type: ignore[assignment]
-
-    def at(step: float) -> float:
-        return (index + step) / count
-
-    planned: dict[str, Any] = {}
-    try:
-        started = time.perf_counter()
-        _progress(engine, job_id, at(0), f"{code}: reading")
-        read_at = datetime.now(UTC)
-        with db.transaction(engine) as session:
-            region = session.get_one(Region, region_id)
-            built = adapter.build(session, region, job.starts_on, job.days, travel=travel)
-        label = f"{code}: {len(built.visits)} visits, {len(built.technicians)} technicians"
-        _progress(engine, job_id, at(0.1), f"{label}: solving")
-        solution = planning.solve_built(
-            built,
-            params=params(job.time_limit_seconds),
-            strategy=job.strategy,
-            progress=_reporter(engine, job_id, label, at, job.time_limit_seconds),
-        )
-        _progress(engine, job_id, at(0.9), f"{label}: storing")
-        with db.transaction(db.writers(engine)) as session:
-            plan = planning.store_plan(
-                session,
-                session.get_one(Region, region_id),
-                built,
-                solution,
-                strategy=job.strategy,
-                wall_seconds=time.perf_counter() - started,
-                read_at=read_at,
-            )
-        stats = plan.stats
-        planned = {
-            "plan_id": plan.id,
-            "version": plan.version,
-            "published": False,
-            "visits": stats["visits"],
-            "assigned": stats["assigned"],
-            "unassigned": stats["unassigned"],
-            "unassigned_by_reason": stats["unassigned_by_reason"],
-            "travel_km": stats["travel_km"],
-            "late_minutes": stats["late_minutes"],
-        }
-        if job.publish:
-            # Its own transaction: a refused publication keeps the draft for a look.
-            _progress(engine, job_id, at(0.95), f"{label}: publishing")
-            with db.transaction(db.writers(engine)) as session:
-                planning.publish(session, session.get_one(Plan, plan.id))
-            planned["published"] = True
-        return planned
-    except DomainError as error:
-        return planned | {
-            "error": error.message,
-            "field": error.field,
-            "value": _plain(error.value),
-        }
-    except Exception as error:
-        log.exception("planning job %s: region %s failed", job_id, code)
-        return planned | {"error": f"unexpected error: {type(error).__name__}: {error}"}
-
-
-def _reporter(
-    engine: sa.Engine, job_id: int, label: str, at: Callable[[float], float], limit: int
-) -> Callable[[float, float], None]:
-    """The solver's progress callback: the best objective so far, at most once a second."""
-    last = [-math.inf]
-
-    def report(objective: float, elapsed: float) -> None:
-        now = time.monotonic()
-        if now - last[0] < PROGRESS_EVERY_SECONDS:
-            return
-        last[0] = now
-        share = at(0.1 + 0.8 * min(1.0, elapsed / limit))
-        try:
-            _progress(engine, job_id, share, f"{label}: best {objective:,.0f} at {elapsed:.1f} s")
-        except Exception:
-            # A progress report lost is no reason to lose the plan.
-            log.warning("planning job %s: progress not recorded", job_id, exc_info=True)
-
-    return report
+def finish_if_done(engine: sa.Engine, job_id: int) -> bool:
+    """Sum the job up once every task has ended (whichever task ends last does it; each
+    checks after its own end is committed, so the last one sees them all)."""
+    with db.transaction(engine) as session:
+        rows = session.exec(
+            select(Region.code, PlanningTask.status, PlanningTask.outcome)
+            .join(Region, col(Region.id) == PlanningTask.region_id)
+            .where(PlanningTask.job_id == job_id)
+        ).all()
+    if any(status not in tasks.ENDED for _, status, _ in rows):
+        return False
+    _finish(engine, job_id, {code: outcome or {"error": "not run"} for code, _, outcome in rows})
+    return True
 
 
 def _finish(engine: sa.Engine, job_id: int, outcomes: dict[str, dict[str, Any]]) -> None:
@@ -328,7 +285,10 @@ def _finish(engine: sa.Engine, job_id: int, outcomes: dict[str, dict[str, Any]])
     with db.transaction(db.writers(engine)) as session:
         session.execute(
             sa.update(PlanningJob)
-            .where(col(PlanningJob.id) == job_id)
+            .where(
+                col(PlanningJob.id) == job_id,
+                col(PlanningJob.status).in_((JobStatus.queued, JobStatus.running)),
+            )
             .values(
                 status=JobStatus.failed if failed else JobStatus.succeeded,
                 progress=1.0,
@@ -340,14 +300,55 @@ def _finish(engine: sa.Engine, job_id: int, outcomes: dict[str, dict[str, Any]])
         )
 
 
-def _plain(value: Any) -> Any:
-    """A refusal's value as JSON can hold it (dates and the like become text)."""
-    return json.loads(json.dumps(value, default=str))
+class Sweeper:
+    """Every lease, hands over again the tasks whose worker stopped renewing theirs (another
+    process's, or this one's before a restart), and sums up the jobs of tasks given up."""
+
+    def __init__(
+        self, engine: sa.Engine, settings: Settings, hand_over: Callable[[int], None]
+    ) -> None:
+        self.engine, self.hand_over = engine, hand_over
+        self.every = settings.job_lease_seconds
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="planning-sweeper", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            try:
+                self.sweep()
+            except Exception:
+                log.warning("looking for abandoned planning tasks failed", exc_info=True)
+
+    def sweep(self) -> list[int]:
+        requeued, given_up = tasks.abandoned(self.engine)
+        for task_id in requeued:
+            self.hand_over(task_id)
+        for job_id in {job_of_task(self.engine, task_id) for task_id in given_up}:
+            finish_if_done(self.engine, job_id)
+        return requeued
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def queued_tasks(engine: sa.Engine) -> list[int]:
+    with db.transaction(engine) as session:
+        return list(
+            session.exec(
+                select(PlanningTask.id)
+                .where(PlanningTask.status == JobStatus.queued)
+                .order_by(PlanningTask.id)
+            )
+        )  # type: ignore[arg-type]
 
 
 class InProcessExecutor:
     """Runs jobs on a small thread pool of this process; ``inline`` runs each at once in the
-    submitting thread (tests, scripts). Jobs still waiting at shutdown are marked failed."""
+    submitting thread (tests, scripts). Jobs still waiting at shutdown are marked failed.
+    ``resume`` (servers): tasks left queued or abandoned by a server that stopped are run
+    here, and those of another server process that dies are taken over."""
 
     def __init__(
         self,
@@ -357,6 +358,7 @@ class InProcessExecutor:
         workers: int = 1,
         inline: bool = False,
         params: ParamsFor = wall_clock,
+        resume: bool = False,
     ) -> None:
         self.engine = engine
         self.settings = settings
@@ -368,6 +370,19 @@ class InProcessExecutor:
         )
         self._waiting: dict[int, Future[None]] = {}
         self._lock = threading.Lock()
+        self._sweeper: Sweeper | None = None
+        if resume and self._pool is not None:
+            for task_id in queued_tasks(engine):
+                self._pool.submit(self._task, task_id)
+            self._sweeper = Sweeper(
+                engine, settings, lambda task_id: self._pool.submit(self._task, task_id)
+            )  # type: ignore[union-attr]
+
+    def _task(self, task_id: int) -> None:
+        try:
+            run_task(self.engine, task_id, self.settings, params=self.params, wait=True)
+        except Exception:
+            log.exception("planning task %s failed; it is taken over when its lease ends", task_id)
 
     def submit(self, job_id: int) -> None:
         if self._pool is None:
@@ -385,6 +400,8 @@ class InProcessExecutor:
     def shutdown(self) -> None:
         """Wait for the jobs running now; fail those that have not begun (their requesters
         see why instead of a job queued for ever)."""
+        if self._sweeper is not None:
+            self._sweeper.stop()
         if self._pool is None:
             return
         with self._lock:

@@ -47,6 +47,33 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL; an SQLite file in the working directory by default, "
         "e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/dispatch` for PostgreSQL.",
     )
+    # The API server's pool, per process: `uvicorn --workers N` opens up to N x (pool size +
+    # overflow) connections, which must fit PostgreSQL's max_connections (100 by default, 3
+    # of them reserved for superusers) with room left for the CLI and `dispatch worker`.
+    # 20 + 20: each process has as many connections as anyio has threads for blocking routes
+    # (40), so threads never all wait for connections held by requests waiting for a thread
+    # (see dispatch.db); 20 of them stay open, which covers the 32 requests at once measured
+    # over 2 processes (about 16 each) without a new connection per request (about 0.9 ms of
+    # PostgreSQL's CPU each, and overflow connections close after use); and 2 processes stay
+    # at 80 connections at worst. A pool of 40 without overflow would have the same worst
+    # case but keep 80 idle backends (memory on the database) after every burst.
+    database_pool_size: Annotated[int, Field(ge=1, le=1000)] = Field(
+        20,
+        description="Connections the API server keeps open per process (PostgreSQL and SQLite "
+        "files; an in-memory SQLite database has one).",
+    )
+    # Not -1 (SQLAlchemy's "no limit"): an unbounded pool has no connection budget.
+    database_max_overflow: Annotated[int, Field(ge=0, le=1000)] = Field(
+        20,
+        description="Connections the API server may open per process beyond the pool size "
+        "under load, closed again after use; per process, pool size + overflow should be at "
+        "least 40 (anyio's threads).",
+    )
+    database_pool_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = Field(
+        5.0,
+        description="How long a request waits for a free connection before it fails (503): "
+        "a longer wait means an overloaded database, and a quick refusal beats a long queue.",
+    )
     default_timezone: str = Field(
         "Europe/Moscow",
         description="IANA timezone used where a region gives none (seed anchor day, CLI dates).",
@@ -73,6 +100,11 @@ class Settings(BaseSettings):
     )
     broker_queue: str = Field(
         "planning", min_length=1, max_length=100, description="Broker queue of planning jobs."
+    )
+    job_lease_seconds: Annotated[float, Field(ge=1, le=600)] = Field(
+        30.0,
+        description="How long a planning task stays its worker's without a heartbeat (renewed "
+        "every third of it): a task whose worker died is taken over by another after this.",
     )
     geocoder_url: str | None = Field(
         None,

@@ -1,22 +1,25 @@
-"""Planning jobs on Celery workers: the broker-side executor the API hands jobs to, and the
-task `dispatch worker` runs. A job's state and progress stay in the database (dispatch.jobs),
-so any API process can report on a job whichever worker runs it."""
+"""Planning jobs on Celery workers: the broker-side executor the API hands jobs to (one
+message per region task, so the regions of a job run in parallel on the workers), and the
+task `dispatch worker` runs. A job's state and progress stay in the database (dispatch.jobs,
+dispatch.tasks), so any API process can report on a job whichever workers run it."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 
 import sqlalchemy as sa
-from celery import Celery
+from celery import Celery, signals
 
-from dispatch import db, jobs
+from dispatch import db, jobs, tasks
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
-TASK = "dispatch.plan_job"
+TASK = "dispatch.plan_task"
 # A broker that does not answer must fail a plan request in seconds (503), not hang it.
 BROKER_TIMEOUT_SECONDS = 3
+BUSY_RETRY = 2.0
 
 
 def celery_app(settings: Settings) -> Celery:
@@ -26,9 +29,10 @@ def celery_app(settings: Settings) -> Celery:
     app = Celery("dispatch", broker=settings.broker_url, set_as_current=False)
     app.conf.update(
         task_default_queue=settings.broker_queue,
-        # Acknowledged only once run, so the broker delivers again a job whose worker died;
-        # jobs.run claims a queued job once, so a second delivery never runs a job twice (a
-        # job left running by a dead worker is not taken over yet: that needs a lease).
+        # Acknowledged only once run, so the broker delivers again a task whose worker died
+        # (after its visibility timeout); a task is claimed under a lease, so a second
+        # delivery never runs it twice, and the workers' sweepers hand over a task whose
+        # lease lapsed long before the broker would.
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -51,9 +55,18 @@ def celery_app(settings: Settings) -> Celery:
                 engines["engine"] = db.make_engine(settings.database_url)
             return engines["engine"]
 
-    @app.task(name=TASK)
-    def plan_job(job_id: int) -> None:
-        jobs.run(engine(), job_id, settings)
+    # A task whose region another plan holds is sent again later rather than holding a
+    # worker while it waits; for at most the longest plan there can be.
+    retries = int((settings.max_plan_seconds + 2 * settings.job_lease_seconds) / BUSY_RETRY)
+
+    @app.task(name=TASK, bind=True, max_retries=retries)
+    def plan_task(self, task_id: int) -> None:  # type: ignore[no-untyped-def]
+        ran = jobs.run_task(engine(), task_id, settings)
+        if ran is tasks.Ran.busy:
+            if self.request.retries >= retries:
+                jobs.give_up(engine(), task_id, "its region stayed busy with another plan")
+                return
+            raise self.retry(countdown=BUSY_RETRY)
 
     return app
 
@@ -62,24 +75,50 @@ class CeleryExecutor:
     """Hands each job to the broker; `dispatch worker` processes run them."""
 
     def __init__(self, engine: sa.Engine, settings: Settings) -> None:
+        self.engine = engine
         self.app = celery_app(settings)
 
     def submit(self, job_id: int) -> None:
-        # No retries here: the API turns a failure into 503 with Retry-After at once.
-        self.app.send_task(TASK, args=[job_id], retry=False)
+        # No retries here: the API turns a failure into 503 with Retry-After at once. A job
+        # of no region has nothing to run: it is summed up here.
+        pending = jobs.task_ids(self.engine, job_id)
+        for task_id in pending:
+            self.app.send_task(TASK, args=[task_id], retry=False)
+        if not pending:
+            jobs.finish_if_done(self.engine, job_id)
 
     def shutdown(self) -> None:
         self.app.close()
 
 
 def executor_for(settings: Settings) -> jobs.ExecutorFactory:
-    """Celery when a broker is configured, else planning in the API process."""
-    return CeleryExecutor if settings.broker_url else jobs.InProcessExecutor
+    """Celery when a broker is configured, else planning in the API process (which resumes
+    the tasks a stopped server left)."""
+    if settings.broker_url:
+        return CeleryExecutor
+    return functools.partial(jobs.InProcessExecutor, resume=True)
 
 
 def run_worker(settings: Settings, *, concurrency: int, loglevel: str) -> None:
-    """A Celery worker for planning jobs (blocks until stopped)."""
+    """A Celery worker for planning jobs (blocks until stopped); its main process also hands
+    over again the tasks whose worker died."""
     app = celery_app(settings)
+    sweepers: list[jobs.Sweeper] = []
+
+    @signals.worker_ready.connect(weak=False)
+    def sweep(**_: object) -> None:
+        # Started once the pool's processes are forked: an engine must not cross a fork.
+        engine = db.make_engine(settings.database_url)
+        sweepers.append(
+            jobs.Sweeper(engine, settings, lambda task_id: app.send_task(TASK, args=[task_id]))
+        )
+
+    @signals.worker_shutdown.connect(weak=False)
+    def stop(**_: object) -> None:
+        for sweeper in sweepers:
+            sweeper.stop()
+            sweeper.engine.dispose()
+
     app.worker_main(
         [
             "worker",

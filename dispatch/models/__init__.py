@@ -14,7 +14,16 @@ from schedules.models import (
 from .customers import Customer, Site, SiteAccessHours
 from .events import DeliveryStatus, EventTopic, OutboxEvent, WebhookDelivery, WebhookSubscription
 from .field import RouteLock, TechnicianPosition, TrackingLink
-from .plans import JobStatus, Plan, PlanningJob, PlanStatus, PlanStop, PlanUnassigned
+from .plans import (
+    JobStatus,
+    Plan,
+    PlanningJob,
+    PlanningTask,
+    PlanStatus,
+    PlanStop,
+    PlanUnassigned,
+    RegionLock,
+)
 from .resources import Region, Skill, Technician, TechnicianSkill
 from .users import IdempotencyRecord, LoginFailure, RefreshToken, Role, User
 from .work import (
@@ -50,9 +59,11 @@ __all__ = [
     "PlanStop",
     "PlanUnassigned",
     "PlanningJob",
+    "PlanningTask",
     "QuotaEntry",
     "RefreshToken",
     "Region",
+    "RegionLock",
     "Role",
     "RouteLock",
     "ServiceRequest",

@@ -133,3 +133,47 @@ class PlanningJob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class PlanningTask(SQLModel, table=True):
+    """One region of a planning job, the unit a worker runs: its stage (a stored draft, a
+    publication) and a lease its worker renews while it runs, so that another worker takes
+    over a task whose worker died, without storing or publishing its plan twice."""
+
+    __tablename__ = "planning_task"
+    __table_args__ = (
+        sa.UniqueConstraint("job_id", "region_id"),
+        check("progress >= 0 AND progress <= 1", "progress_range"),
+        check("attempts >= 0", "attempts_not_negative"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    job_id: int = Field(foreign_key="planning_job.id", ondelete="CASCADE", index=True)
+    region_id: int = Field(foreign_key="region.id", ondelete="RESTRICT", index=True)
+    status: JobStatus = Field(
+        default=JobStatus.queued, sa_type=enum_type(JobStatus, "status"), index=True
+    )
+    progress: float = 0.0
+    message: str = Field(default="queued", max_length=500)
+    # The draft this task stored; set in the transaction that stores it, so a worker taking
+    # over publishes that draft instead of solving again.
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", ondelete="SET NULL")
+    published: bool = False
+    outcome: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    attempts: int = 0
+    # Who runs it ("host:pid:random") and until when, renewed while it runs.
+    lease_owner: str | None = Field(default=None, max_length=100)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime, index=True)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class RegionLock(SQLModel, table=True):
+    """The planning task that holds a region: two plans of one region never run at once.
+    Held until ``held_until`` (renewed with the task's lease), so a dead holder lets go."""
+
+    __tablename__ = "region_lock"
+
+    region_id: int = Field(foreign_key="region.id", ondelete="CASCADE", primary_key=True)
+    task_id: int = Field(foreign_key="planning_task.id", ondelete="CASCADE", index=True)
+    held_until: datetime = Field(sa_type=UTCDateTime)
