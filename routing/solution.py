@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -142,3 +142,35 @@ class Solution:
             "wall_seconds": round(self.stats.wall_seconds, 3),
             "first_solution_seconds": self.stats.first_solution_seconds,
         }
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready data (to hand a solution between processes or machines)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Solution:
+        """The solution ``to_dict`` gave."""
+        return cls(
+            routes=tuple(
+                Route(
+                    **{
+                        **route,
+                        "stops": tuple(Stop(**stop) for stop in route["stops"]),
+                        "breaks": tuple(BreakPlacement(**b) for b in route["breaks"]),
+                    }
+                )
+                for route in data["routes"]
+            ),
+            unassigned=tuple(
+                Unassigned(
+                    **{
+                        **item,
+                        "reason": Reason(item["reason"]),
+                        "displaced_by": tuple(item["displaced_by"]),
+                    }
+                )
+                for item in data["unassigned"]
+            ),
+            stats=Stats(**data["stats"]),
+            extra=dict(data.get("extra", {})),
+        )
