@@ -8,6 +8,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -17,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, db, inputs, planning, tasks
+from dispatch import adapter, db, inputs, planning, tasks, territories
 from dispatch.models import (
     JobStatus,
     PlanningJob,
@@ -133,10 +134,12 @@ def request_plan(
     )
     session.add(job)
     session.flush()
-    session.add_all(
-        PlanningTask(job_id=job.id, region_id=each)  # type: ignore[arg-type]
-        for each in sorted(regions, key=lambda each: regions[each])
-    )
+    for each in sorted(regions, key=lambda each: regions[each]):
+        parts = territories.parts_for(counts.get(each, 0), settings.territory_visits)
+        session.add_all(
+            PlanningTask(job_id=job.id, region_id=each, part=part, parts=parts)  # type: ignore[arg-type]
+            for part in range(parts + 1)
+        )
     session.flush()
     return job
 
@@ -148,8 +151,17 @@ def run(
     another job is waited for), then sum the job up. Whatever happens, the job ends succeeded
     or failed, never left running."""
     try:
-        for task_id in task_ids(engine, job_id):
-            run_task(engine, task_id, settings, params=params, wait=True)
+        # A lead hands its territories over, the last territory its lead: they queue here.
+        pending = deque(task_ids(engine, job_id))
+        while pending:
+            run_task(
+                engine,
+                pending.popleft(),
+                settings,
+                params=params,
+                wait=True,
+                hand_over=pending.append,
+            )
         finish_if_done(engine, job_id)
     except Exception as error:
         log.exception("planning job %s failed", job_id)
@@ -157,7 +169,8 @@ def run(
 
 
 def task_ids(engine: sa.Engine, job_id: int) -> list[int]:
-    """The job's tasks that are still to run, in region order."""
+    """The job's tasks that can start now, in region order: one per region (a territory
+    starts once its lead has cut the region, which hands it over)."""
     with db.transaction(engine) as session:
         return list(
             session.exec(
@@ -165,6 +178,7 @@ def task_ids(engine: sa.Engine, job_id: int) -> list[int]:
                 .join(Region, col(Region.id) == PlanningTask.region_id)
                 .where(
                     PlanningTask.job_id == job_id,
+                    PlanningTask.part == 0,
                     col(PlanningTask.status).not_in(tasks.ENDED),
                 )
                 .order_by(Region.code)
@@ -179,14 +193,21 @@ def run_task(
     *,
     params: ParamsFor = wall_clock,
     wait: bool = False,
+    hand_over: tasks.HandOver = lambda _: None,
 ) -> tasks.Ran:
     """Run one task here (``wait``: while its region is busy, wait for it up to the longest
-    plan there can be) and, when it was the job's last, sum the job up."""
+    plan there can be), handing over the tasks it makes ready, and, when it was the job's
+    last, sum the job up."""
     travel = routing.Osrm(settings.osrm_url) if settings.osrm_url else None
     deadline = time.monotonic() + settings.max_plan_seconds + 2 * settings.job_lease_seconds
     while True:
         ran = tasks.run(
-            engine, task_id, lease=settings.job_lease_seconds, params=params, travel=travel
+            engine,
+            task_id,
+            lease=settings.job_lease_seconds,
+            params=params,
+            travel=travel,
+            hand_over=hand_over,
         )
         if ran is not tasks.Ran.busy or not wait:
             break
@@ -246,13 +267,17 @@ def finish_if_done(engine: sa.Engine, job_id: int) -> bool:
     checks after its own end is committed, so the last one sees them all)."""
     with db.transaction(engine) as session:
         rows = session.exec(
-            select(Region.code, PlanningTask.status, PlanningTask.outcome)
+            select(Region.code, PlanningTask.part, PlanningTask.status, PlanningTask.outcome)
             .join(Region, col(Region.id) == PlanningTask.region_id)
             .where(PlanningTask.job_id == job_id)
         ).all()
-    if any(status not in tasks.ENDED for _, status, _ in rows):
+    if any(status not in tasks.ENDED for _, _, status, _ in rows):
         return False
-    _finish(engine, job_id, {code: outcome or {"error": "not run"} for code, _, outcome in rows})
+    # A region's outcome is its lead's (territories report through it).
+    outcomes = {
+        code: outcome or {"error": "not run"} for code, part, _, outcome in rows if not part
+    }
+    _finish(engine, job_id, outcomes)
     return True
 
 
@@ -322,6 +347,9 @@ class Sweeper:
 
     def sweep(self) -> list[int]:
         requeued, given_up = tasks.abandoned(self.engine)
+        # Leads whose territories all ended a lease ago without handing them over (the
+        # last one's worker died between its end and the hand-over).
+        requeued += tasks.stranded_leads(self.engine, self.every)
         for task_id in requeued:
             self.hand_over(task_id)
         for job_id in {job_of_task(self.engine, task_id) for task_id in given_up}:
@@ -380,7 +408,14 @@ class InProcessExecutor:
 
     def _task(self, task_id: int) -> None:
         try:
-            run_task(self.engine, task_id, self.settings, params=self.params, wait=True)
+            run_task(
+                self.engine,
+                task_id,
+                self.settings,
+                params=self.params,
+                wait=True,
+                hand_over=lambda follow: self._pool.submit(self._task, follow),  # type: ignore[union-attr]
+            )
         except Exception:
             log.exception("planning task %s failed; it is taken over when its lease ends", task_id)
 

@@ -209,6 +209,12 @@ def plan_stats(built: adapter.Built, solution: routing.Solution) -> dict:
         "utilisation": utilisation,
         "sla_late": sorted(late, key=lambda item: -item["late_minutes"]),
         "quotas": quotas,
+        # Solved in territories (an oversized region): how many.
+        **(
+            {"territories": len(solution.extra["territories"])}
+            if "territories" in solution.extra
+            else {}
+        ),
     }
 
 

@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, db, planning
+from dispatch import db, planning, territories
 from dispatch.models import JobStatus, Plan, PlanningJob, PlanningTask, Region, RegionLock
 from schedules.errors import DomainError
 
@@ -36,14 +36,17 @@ MAX_ATTEMPTS = 3
 ENDED = (JobStatus.succeeded, JobStatus.failed)
 
 ParamsFor = Callable[[int], routing.SolveParams]
+# Where a task sends the tasks it makes ready (a queue's send, or this process's pool).
+HandOver = Callable[[int], None]
 
 
 class Ran(StrEnum):
     """What became of a hand-over of a task to a worker."""
 
-    done = "done"  # it ended (succeeded or failed) here
-    not_ours = "not_ours"  # ended already, or running under another worker's live lease
-    busy = "busy"  # its region is being planned by another task: hand it over again later
+    done = "done"  # it ended (succeeded or failed) here, or (a lead) cut its region
+    not_ours = "not_ours"  # ended already, running under another worker's live lease, or
+    # not ready (a territory before its lead cut the region, a lead before its territories)
+    busy = "busy"  # its region is being planned by another job: hand it over again later
 
 
 class LeaseLost(Exception):
@@ -68,6 +71,13 @@ class Claimed:
     strategy: str
     time_limit_seconds: int
     publish: bool
+    part: int = 0
+    parts: int = 0
+    scope: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.code} territory {self.part}/{self.parts}" if self.part else self.code
 
 
 def new_owner() -> str:
@@ -87,30 +97,40 @@ def run(
     lease: float,
     params: ParamsFor,
     travel: routing.MatrixProvider | None = None,
+    hand_over: HandOver = lambda _: None,
 ) -> Ran:
-    """Run task ``task_id`` here if nobody else holds it: its region read, solved, stored as a
-    draft and published when asked, each write fenced by the lease; a refusal or an error is
-    recorded as the task's outcome. An error recording it leaves the task to be taken over
-    once its lease has run out."""
+    """Run task ``task_id`` here if nobody else holds it, each write fenced by the lease: a
+    region is read, solved, stored as a draft and published when asked; an oversized one's
+    lead cuts it into territories (handed over), each territory is solved, and the last one
+    hands the lead over to assemble and publish. A refusal or an error is recorded as the
+    task's outcome; an error recording it leaves the task to be taken over once its lease
+    has run out."""
     claimed = claim(engine, task_id, new_owner(), lease)
     if not isinstance(claimed, Claimed):
         return claimed
     heartbeat = Heartbeat(engine, claimed)
+    final = claimed.part == 0 and not (claimed.parts and "read_at" not in claimed.scope)
     try:
-        outcome = _stages(engine, claimed, params, travel)
-        _end(engine, claimed, outcome)
+        if claimed.part:
+            _territory(engine, claimed, params, travel, hand_over)
+        elif final:
+            _end(engine, claimed, _stages(engine, claimed, params, travel))
+        else:
+            _cut(engine, claimed, travel, hand_over)
     except LeaseLost:
         log.warning("planning task %s was taken over by another worker; stopped", task_id)
         return Ran.not_ours
     finally:
         heartbeat.stop()
-        _unlock(engine, claimed)
+        if final:
+            _unlock(engine, claimed)
     return Ran.done
 
 
 def claim(engine: sa.Engine, task_id: int, owner: str, lease: float) -> Claimed | Ran:
     """Take task ``task_id`` (queued, or running under a lease that ran out) together with its
-    region's lock, in one transaction: a busy region leaves the task as it was."""
+    region's lock for its job, in one transaction: a busy region, or a task not ready to run,
+    leaves the task as it was."""
     holder: int | None = None
     with db.transaction(db.writers(engine)) as session:
         now = _now()
@@ -129,7 +149,10 @@ def claim(engine: sa.Engine, task_id: int, owner: str, lease: float) -> Claimed 
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             return Ran.not_ours
         task = session.get_one(PlanningTask, task_id)
-        holder = _lock(session, task.region_id, task_id, now, now + timedelta(seconds=lease))
+        if not _ready(session, task):
+            session.rollback()
+            return Ran.not_ours
+        holder = _lock(session, task.region_id, task.job_id, now, now + timedelta(seconds=lease))
         if holder is not None:
             session.rollback()
         else:
@@ -154,9 +177,29 @@ def claim(engine: sa.Engine, task_id: int, owner: str, lease: float) -> Claimed 
                 strategy=job.strategy,
                 time_limit_seconds=job.time_limit_seconds,
                 publish=job.publish,
+                part=task.part,
+                parts=task.parts,
+                scope=dict(task.scope),
             )
     _waiting(engine, task_id, holder)
     return Ran.busy
+
+
+def _ready(session: Session, task: PlanningTask) -> bool:
+    """A territory runs once its lead has cut the region; a lead that has cut it assembles
+    once every territory has ended."""
+    if task.part:
+        return bool(task.scope)
+    if not task.parts or "read_at" not in task.scope:
+        return True
+    return not session.exec(
+        select(PlanningTask.id).where(
+            PlanningTask.job_id == task.job_id,
+            PlanningTask.region_id == task.region_id,
+            col(PlanningTask.part) > 0,
+            col(PlanningTask.status).not_in(ENDED),
+        )
+    ).first()
 
 
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:
@@ -171,30 +214,30 @@ def _claimable(now: datetime) -> sa.ColumnElement[bool]:
 
 
 def _lock(
-    session: Session, region_id: int, task_id: int, now: datetime, until: datetime
+    session: Session, region_id: int, job_id: int, now: datetime, until: datetime
 ) -> int | None:
-    """Hold the region for ``task_id`` (None) or name the task holding it. A lock whose
+    """Hold the region for job ``job_id`` (None) or name the job holding it. A lock whose
     holder stopped renewing it has lapsed and is taken."""
     taken = session.execute(
         sa.update(RegionLock)
         .where(
             col(RegionLock.region_id) == region_id,
-            sa.or_(col(RegionLock.held_until) < now, RegionLock.task_id == task_id),
+            sa.or_(col(RegionLock.held_until) < now, RegionLock.job_id == job_id),
         )
-        .values(task_id=task_id, held_until=until)
+        .values(job_id=job_id, held_until=until)
     )
     if taken.rowcount == 1:  # type: ignore[attr-defined]
         return None
     held = session.get(RegionLock, region_id)
     if held is not None:
-        return held.task_id
+        return held.job_id
     try:
         # Two first takers race on the primary key: the loser sees the winner's row.
         with session.begin_nested():
-            session.add(RegionLock(region_id=region_id, task_id=task_id, held_until=until))
+            session.add(RegionLock(region_id=region_id, job_id=job_id, held_until=until))
     except sa.exc.IntegrityError:
         held = session.get(RegionLock, region_id, populate_existing=True)
-        return held.task_id if held is not None else -1
+        return held.job_id if held is not None else -1
     return None
 
 
@@ -203,7 +246,7 @@ def _unlock(engine: sa.Engine, task: Claimed) -> None:
         with db.transaction(db.writers(engine)) as session:
             session.execute(
                 sa.delete(RegionLock).where(
-                    col(RegionLock.region_id) == task.region_id, RegionLock.task_id == task.id
+                    col(RegionLock.region_id) == task.region_id, RegionLock.job_id == task.job_id
                 )
             )
     except Exception:
@@ -213,13 +256,12 @@ def _unlock(engine: sa.Engine, task: Claimed) -> None:
 
 def _waiting(engine: sa.Engine, task_id: int, holder: int | None) -> None:
     with db.transaction(db.writers(engine)) as session:
-        other = session.get(PlanningTask, holder) if holder else None
         session.execute(
             sa.update(PlanningTask)
             .where(col(PlanningTask.id) == task_id, PlanningTask.status == JobStatus.queued)
             .values(
                 message="waiting: the region is being planned"
-                + (f" by job {other.job_id}" if other else "")
+                + (f" by job {holder}" if holder and holder > 0 else "")
             )
         )
 
@@ -269,7 +311,7 @@ def renew(session: Session, task: Claimed) -> None:
         raise LeaseLost(task.id)
     session.execute(
         sa.update(RegionLock)
-        .where(col(RegionLock.region_id) == task.region_id, RegionLock.task_id == task.id)
+        .where(col(RegionLock.region_id) == task.region_id, RegionLock.job_id == task.job_id)
         .values(held_until=until)
     )
 
@@ -318,19 +360,24 @@ def _solve_and_store(
     travel: routing.MatrixProvider | None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    _progress(engine, task, 0.0, f"{task.code}: reading")
-    read_at = _now()
-    with db.transaction(engine) as session:
-        region = session.get_one(Region, task.region_id)
-        built = adapter.build(session, region, task.starts_on, task.days, travel=travel)
-    label = f"{task.code}: {len(built.visits)} visits, {len(built.technicians)} technicians"
-    _progress(engine, task, 0.1, f"{label}: solving")
-    solution = planning.solve_built(
-        built,
-        params=params(task.time_limit_seconds),
-        strategy=task.strategy,
-        progress=_reporter(engine, task, label),
-    )
+    if task.parts:
+        _progress(engine, task, 0.5, f"{task.code}: assembling {task.parts} territories")
+        built, solution, read_at = territories.assemble(
+            engine, task, _parts(engine, task), travel=travel, strategy=task.strategy
+        )
+        label = f"{task.code}: {len(built.visits)} visits in {task.parts} territories"
+    else:
+        _progress(engine, task, 0.0, f"{task.code}: reading")
+        read_at = _now()
+        built = territories.read(engine, task.region_id, task.starts_on, task.days, travel)
+        label = f"{task.code}: {len(built.visits)} visits, {len(built.technicians)} technicians"
+        _progress(engine, task, 0.1, f"{label}: solving")
+        solution = planning.solve_built(
+            built,
+            params=params(task.time_limit_seconds),
+            strategy=task.strategy,
+            progress=_reporter(engine, task, label),
+        )
     _progress(engine, task, 0.9, f"{label}: storing")
     with db.transaction(db.writers(engine)) as session:
         renew(session, task)
@@ -356,15 +403,119 @@ def _solve_and_store(
             "late_minutes": stats["late_minutes"],
             "solve_seconds": round(time.perf_counter() - started, 1),
         }
+        if task.parts:
+            planned["territories"] = task.parts
         _record(session, task, plan_id=plan.id, outcome=planned)
     return planned
+
+
+def _parts(engine: sa.Engine, task: Claimed) -> list[PlanningTask]:
+    with db.transaction(engine) as session:
+        return list(
+            session.exec(
+                select(PlanningTask)
+                .where(
+                    PlanningTask.job_id == task.job_id,
+                    PlanningTask.region_id == task.region_id,
+                    col(PlanningTask.part) > 0,
+                )
+                .order_by(col(PlanningTask.part))
+            )
+        )
+
+
+def _cut(
+    engine: sa.Engine, task: Claimed, travel: routing.MatrixProvider | None, hand_over: HandOver
+) -> None:
+    """The lead's first turn: read the region, cut it into territories, record their shares,
+    go back to waiting (its lease given up, the region lock kept for the job) and hand the
+    territories over. A failure fails the lead and its territories alike."""
+    try:
+        _progress(engine, task, 0.0, f"{task.code}: reading to cut {task.parts} territories")
+        read_at = _now()
+        built = territories.read(engine, task.region_id, task.starts_on, task.days, travel)
+        with db.transaction(db.writers(engine)) as session:
+            renew(session, task)
+            lead = session.get_one(PlanningTask, task.id)
+            ready = territories.cut(session, lead, built, read_at)
+            lead.status, lead.lease_owner, lead.lease_until = JobStatus.queued, None, None
+            lead.attempts = 0  # the assembly is a turn of its own
+            lead.message = f"{task.code}: waiting for {task.parts} territories"
+    except (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise
+    except Exception as error:
+        log.exception("planning task %s could not cut region %s", task.id, task.code)
+        _end(engine, task, {"error": f"could not cut the region: {type(error).__name__}: {error}"})
+        _fail_parts(engine, task, "the region could not be cut into territories")
+        _unlock(engine, task)
+        return
+    for part in ready:
+        hand_over(part)
+
+
+def _fail_parts(engine: sa.Engine, task: Claimed, reason: str) -> None:
+    with db.transaction(db.writers(engine)) as session:
+        session.execute(
+            sa.update(PlanningTask)
+            .where(
+                PlanningTask.job_id == task.job_id,
+                PlanningTask.region_id == task.region_id,
+                col(PlanningTask.part) > 0,
+                PlanningTask.status == JobStatus.queued,
+            )
+            .values(status=JobStatus.failed, message=reason, outcome={"error": reason})
+        )
+
+
+def _territory(
+    engine: sa.Engine,
+    task: Claimed,
+    params: ParamsFor,
+    travel: routing.MatrixProvider | None,
+    hand_over: HandOver,
+) -> None:
+    """Solve one territory and keep its solution for the lead; the last territory to end
+    hands the lead over."""
+    outcome: dict[str, Any] = {}
+    solution = None
+    try:
+        label = f"{task.label}: {len(task.scope['jobs'])} visits"
+        _progress(engine, task, 0.1, f"{label}: solving")
+        found = territories.solve_part(
+            engine,
+            task.region_id,
+            task.scope,
+            first=task.starts_on,
+            days=task.days,
+            params=params(task.time_limit_seconds),
+            strategy=task.strategy,
+            travel=travel,
+            progress=_reporter(engine, task, label),
+        )
+        solution, outcome = found.to_dict(), territories.summary(found)
+    except (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError):
+        raise
+    except Exception as error:
+        log.exception("planning task %s (%s) failed", task.id, task.label)
+        outcome = {"error": f"{task.label}: {type(error).__name__}: {error}"}
+    _end(engine, task, outcome, solution=solution)
+    with db.transaction(engine) as session:
+        lead = session.exec(
+            select(PlanningTask).where(
+                PlanningTask.job_id == task.job_id,
+                PlanningTask.region_id == task.region_id,
+                PlanningTask.part == 0,
+            )
+        ).one()
+        if _ready(session, lead) and lead.status is JobStatus.queued:
+            hand_over(lead.id)  # type: ignore[arg-type]
 
 
 def _record(session: Session, task: Claimed, **values: Any) -> None:
     session.execute(sa.update(PlanningTask).where(col(PlanningTask.id) == task.id).values(**values))
 
 
-def _end(engine: sa.Engine, task: Claimed, outcome: dict[str, Any]) -> None:
+def _end(engine: sa.Engine, task: Claimed, outcome: dict[str, Any], **values: Any) -> None:
     failed = "error" in outcome
     outcome = outcome | {"worker": task.owner.rsplit(":", 1)[0]}
     with db.transaction(db.writers(engine)) as session:
@@ -378,6 +529,7 @@ def _end(engine: sa.Engine, task: Claimed, outcome: dict[str, Any]) -> None:
             outcome=outcome,
             lease_until=None,
             finished_at=_now(),
+            **values,
         )
 
 
@@ -430,6 +582,11 @@ def abandoned(engine: sa.Engine) -> tuple[list[int], list[int]]:
     caller only, however many workers look at once."""
     requeued: list[int] = []
     given_up: list[int] = []
+    lapsed_now = (PlanningTask.status == JobStatus.running, col(PlanningTask.lease_until) < _now())
+    with db.transaction(engine) as session:
+        # A look first: on SQLite a writing transaction locks out every other writer.
+        if session.exec(select(PlanningTask.id).where(*lapsed_now)).first() is None:
+            return requeued, given_up
     with db.transaction(db.writers(engine)) as session:
         now = _now()
         lapsed = session.exec(
@@ -450,6 +607,33 @@ def abandoned(engine: sa.Engine) -> tuple[list[int], list[int]]:
     if requeued or given_up:
         log.warning("planning tasks taken over: %s; given up: %s", requeued, given_up)
     return requeued, given_up
+
+
+def stranded_leads(engine: sa.Engine, seconds: float) -> list[int]:
+    """Leads waiting for territories that all ended over ``seconds`` ago."""
+    before = _now() - timedelta(seconds=seconds)
+    with db.transaction(engine) as session:
+        leads = session.exec(
+            select(PlanningTask).where(
+                PlanningTask.part == 0,
+                col(PlanningTask.parts) > 0,
+                PlanningTask.status == JobStatus.queued,
+            )
+        ).all()
+        stranded = []
+        for lead in leads:
+            if "read_at" not in lead.scope or not _ready(session, lead):
+                continue
+            last = session.exec(
+                select(sa.func.max(PlanningTask.finished_at)).where(
+                    PlanningTask.job_id == lead.job_id,
+                    PlanningTask.region_id == lead.region_id,
+                    col(PlanningTask.part) > 0,
+                )
+            ).one()
+            if last is not None and last < before:
+                stranded.append(lead.id)
+        return stranded  # type: ignore[return-value]
 
 
 def plain(value: Any) -> Any:

@@ -61,7 +61,12 @@ def celery_app(settings: Settings) -> Celery:
 
     @app.task(name=TASK, bind=True, max_retries=retries)
     def plan_task(self, task_id: int) -> None:  # type: ignore[no-untyped-def]
-        ran = jobs.run_task(engine(), task_id, settings)
+        ran = jobs.run_task(
+            engine(),
+            task_id,
+            settings,
+            hand_over=lambda follow: app.send_task(TASK, args=[follow]),
+        )
         if ran is tasks.Ran.busy:
             if self.request.retries >= retries:
                 jobs.give_up(engine(), task_id, "its region stayed busy with another plan")

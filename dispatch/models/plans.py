@@ -136,20 +136,32 @@ class PlanningJob(SQLModel, table=True):
 
 
 class PlanningTask(SQLModel, table=True):
-    """One region of a planning job, the unit a worker runs: its stage (a stored draft, a
-    publication) and a lease its worker renews while it runs, so that another worker takes
-    over a task whose worker died, without storing or publishing its plan twice."""
+    """One region of a planning job (or one territory of an oversized region), the unit a
+    worker runs: its stage (a stored draft, a publication) and a lease its worker renews while
+    it runs, so that another worker takes over a task whose worker died, without storing or
+    publishing its plan twice."""
 
     __tablename__ = "planning_task"
     __table_args__ = (
-        sa.UniqueConstraint("job_id", "region_id"),
+        sa.UniqueConstraint("job_id", "region_id", "part"),
         check("progress >= 0 AND progress <= 1", "progress_range"),
         check("attempts >= 0", "attempts_not_negative"),
+        check("part >= 0 AND part <= parts", "part_range"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     job_id: int = Field(foreign_key="planning_job.id", ondelete="CASCADE", index=True)
     region_id: int = Field(foreign_key="region.id", ondelete="RESTRICT", index=True)
+    # Territories of an oversized region: ``parts`` of them, solved by tasks 1..parts; task 0
+    # (the lead) cuts the region first and assembles their solutions into its plan last.
+    # parts 0: the region is planned whole by task 0.
+    part: int = 0
+    parts: int = 0
+    # A territory's share of the region as the lead cut it (jobs, technicians, budgets); the
+    # lead's own: when and how it cut.
+    scope: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # A territory's solution, for the lead to assemble.
+    solution: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
     status: JobStatus = Field(
         default=JobStatus.queued, sa_type=enum_type(JobStatus, "status"), index=True
     )
@@ -169,11 +181,12 @@ class PlanningTask(SQLModel, table=True):
 
 
 class RegionLock(SQLModel, table=True):
-    """The planning task that holds a region: two plans of one region never run at once.
-    Held until ``held_until`` (renewed with the task's lease), so a dead holder lets go."""
+    """The planning job that holds a region: two plans of one region never run at once.
+    Held until ``held_until`` (renewed with the leases of the job's tasks of the region), so a
+    dead holder lets go."""
 
     __tablename__ = "region_lock"
 
     region_id: int = Field(foreign_key="region.id", ondelete="CASCADE", primary_key=True)
-    task_id: int = Field(foreign_key="planning_task.id", ondelete="CASCADE", index=True)
+    job_id: int = Field(foreign_key="planning_job.id", ondelete="CASCADE", index=True)
     held_until: datetime = Field(sa_type=UTCDateTime)

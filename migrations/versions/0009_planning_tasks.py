@@ -23,6 +23,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=False),
+        sa.Column("part", sa.Integer(), nullable=False),
+        sa.Column("parts", sa.Integer(), nullable=False),
+        sa.Column("scope", sa.JSON(), nullable=False),
+        sa.Column("solution", sa.JSON(), nullable=True),
         sa.Column(
             "status",
             sa.Enum(
@@ -47,6 +51,7 @@ def upgrade() -> None:
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
         sa.CheckConstraint("attempts >= 0", name=op.f("ck_planning_task_attempts_not_negative")),
+        sa.CheckConstraint("part >= 0 AND part <= parts", name=op.f("ck_planning_task_part_range")),
         sa.CheckConstraint(
             "progress >= 0 AND progress <= 1", name=op.f("ck_planning_task_progress_range")
         ),
@@ -69,7 +74,9 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_planning_task")),
-        sa.UniqueConstraint("job_id", "region_id", name=op.f("uq_planning_task_job_id_region_id")),
+        sa.UniqueConstraint(
+            "job_id", "region_id", "part", name=op.f("uq_planning_task_job_id_region_id_part")
+        ),
     )
     with op.batch_alter_table("planning_task", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_planning_task_job_id"), ["job_id"], unique=False)
@@ -82,7 +89,7 @@ def upgrade() -> None:
     op.create_table(
         "region_lock",
         sa.Column("region_id", sa.Integer(), nullable=False),
-        sa.Column("task_id", sa.Integer(), nullable=False),
+        sa.Column("job_id", sa.Integer(), nullable=False),
         sa.Column("held_until", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["region_id"],
@@ -91,15 +98,15 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["task_id"],
-            ["planning_task.id"],
-            name=op.f("fk_region_lock_task_id_planning_task"),
+            ["job_id"],
+            ["planning_job.id"],
+            name=op.f("fk_region_lock_job_id_planning_job"),
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("region_id", name=op.f("pk_region_lock")),
     )
     with op.batch_alter_table("region_lock", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_region_lock_task_id"), ["task_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_region_lock_job_id"), ["job_id"], unique=False)
 
     # Jobs from before tasks have none to run: those not ended are failed, saying why.
     op.execute(
@@ -111,7 +118,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("region_lock", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_region_lock_task_id"))
+        batch_op.drop_index(batch_op.f("ix_region_lock_job_id"))
 
     op.drop_table("region_lock")
     with op.batch_alter_table("planning_task", schema=None) as batch_op:

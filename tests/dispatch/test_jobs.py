@@ -101,7 +101,8 @@ def queue(place: Place, region: str | None, **overrides) -> int:  # type: ignore
         "requested_by": None,
         "settings": place.settings,
     } | overrides
-    with db.transaction(place.engine) as session:
+    # As the API does: a writer from the start, so SQLite never refuses it half-way.
+    with db.transaction(db.writers(place.engine)) as session:
         return jobs.request_plan(session, **values).id  # type: ignore[return-value]
 
 

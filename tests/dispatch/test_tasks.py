@@ -61,11 +61,10 @@ def lapse(place: Place, task_id: int) -> None:
     """What a dead worker's lease and lock come to once their time is up."""
     past = datetime.now(UTC) - timedelta(seconds=1)
     with db.transaction(place.engine) as session:
+        task = session.get_one(PlanningTask, task_id)
+        task.lease_until = past
         session.execute(
-            sa.update(PlanningTask).where(col(PlanningTask.id) == task_id).values(lease_until=past)
-        )
-        session.execute(
-            sa.update(RegionLock).where(RegionLock.task_id == task_id).values(held_until=past)
+            sa.update(RegionLock).where(RegionLock.job_id == task.job_id).values(held_until=past)
         )
 
 

@@ -1,6 +1,7 @@
 """Planning on Celery workers when things go wrong or wide: a worker killed in the middle of
 a solve has its task completed by another worker, published once; the regions of a job of
-every region are planned side by side on two workers and summed up in one result."""
+every region, and the territories of an oversized region, are solved side by side on two
+workers and assembled into one result."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from sqlmodel import col, select
 from dispatch import db, jobs, workers
 from dispatch.models import JobStatus, Plan, PlanStatus, Region
 from tests.dispatch.test_jobs import FRIDAY, Place, queue, region_with_work
+from tests.dispatch.test_territories import region_in_two_towns
 from tests.faults.conftest import (
     Workers,
     ended,
@@ -85,3 +87,21 @@ def test_the_regions_of_a_job_are_planned_side_by_side_on_two_workers(
     assert second.started_at < first.finished_at  # type: ignore[operator]
     assert job_row(place, job_id).progress == 1.0
     assert jobs.task_ids(place.engine, job_id) == []
+
+
+def test_the_territories_of_an_oversized_region_are_solved_on_two_workers(
+    place: Place, workers: Workers
+) -> None:
+    place.settings = place.settings.model_copy(update={"territory_visits": 50})
+    region = region_in_two_towns(place)
+    workers.start(2)
+    job_id = queue(place, region, time_limit_seconds=4, publish=True)
+    submit(place, workers, job_id)
+
+    job = wait_for(lambda: ended(place, job_id), 120, workers.tail)
+    assert job.status is JobStatus.succeeded, job.message  # type: ignore[attr-defined]
+    assert job.result["regions"][region]["territories"] == 2  # type: ignore[attr-defined]
+    _, first, second = task_rows(place, job_id)
+    assert first.outcome["worker"] != second.outcome["worker"]
+    assert first.started_at < second.finished_at  # type: ignore[operator]
+    assert second.started_at < first.finished_at  # type: ignore[operator]
