@@ -19,6 +19,7 @@ from dispatch import db, inputs, jobs, planning
 from dispatch.models import (
     Plan,
     PlanningJob,
+    PlanningTask,
     PlanStatus,
     Region,
     Role,
@@ -84,6 +85,25 @@ def _job(session: Session, job: PlanningJob) -> s.JobRead:
         plan_ids=job.plan_ids,
         result=job.result,
         requested_by=user.username if user else None,
+        tasks=[
+            s.TaskRead(
+                region=code,
+                territory=task.part or None,
+                territories=task.parts,
+                status=task.status,
+                progress=task.progress,
+                message=task.message,
+                attempts=task.attempts,
+                started_at=task.started_at,
+                finished_at=task.finished_at,
+            )
+            for task, code in session.exec(
+                select(PlanningTask, Region.code)
+                .join(Region, col(Region.id) == PlanningTask.region_id)
+                .where(PlanningTask.job_id == job.id)
+                .order_by(Region.code, col(PlanningTask.part))
+            )
+        ],
         created_at=job.created_at,
         started_at=job.started_at,
         finished_at=job.finished_at,

@@ -46,6 +46,27 @@ class PlanCreate(Input):
     publish: bool = Field(False, description="Publish each region's plan once it is stored.")
 
 
+class TaskRead(BaseModel):
+    """One region of a job (or one territory of an oversized region) as workers run it."""
+
+    region: str = Field(examples=["MSK-C"])
+    territory: int | None = Field(
+        description="1..territories for a territory's task; null for the region's own task "
+        "(which cuts an oversized region and assembles its territories).",
+        examples=[None],
+    )
+    territories: int = Field(description="0: the region is planned whole.", examples=[0])
+    status: JobStatus
+    progress: float = Field(ge=0, le=1, examples=[0.5])
+    message: str = Field(examples=["MSK-C: 120 visits, 12 technicians: solving"])
+    attempts: int = Field(
+        description="Starts so far; above 1, a worker that stopped was taken over.",
+        examples=[1],
+    )
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
 class JobRead(BaseModel):
     id: int = Field(examples=[17])
     status: JobStatus
@@ -66,6 +87,9 @@ class JobRead(BaseModel):
         "failed_regions, and per region its plan or its error.",
     )
     requested_by: str | None = Field(description="Username.")
+    tasks: list[TaskRead] = Field(
+        description="Its regions (and territories) as the workers run them, side by side."
+    )
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -124,6 +124,7 @@ def test_a_plan_request_is_accepted_and_its_job_ends_with_links_to_its_plan(
     assert answer.headers["Location"] == f"/api/v1/jobs/{accepted['id']}"
     assert accepted["status"] == "queued"
     assert accepted["requested_by"] == "dora"
+    assert [(t["region"], t["status"]) for t in accepted["tasks"]] == [(world.region, "queued")]
 
     job = poll(client, headers, answer.headers["Location"])
     assert job["status"] == "succeeded", job
@@ -135,6 +136,10 @@ def test_a_plan_request_is_accepted_and_its_job_ends_with_links_to_its_plan(
     assert plan["region"] == world.region
     assert plan["summary"]["assigned"] == job["result"]["assigned"]
     assert job["result"]["regions"][world.region]["plan_id"] == plan["id"]
+    (task,) = job["tasks"]
+    assert task["region"] == world.region
+    assert (task["territory"], task["territories"]) == (None, 0)
+    assert (task["status"], task["progress"], task["attempts"]) == ("succeeded", 1.0, 1)
 
 
 def test_a_job_runs_in_the_background_of_the_server(headers: Headers, world: World) -> None:
