@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter, db, inputs, planning, tasks, territories
+from dispatch import adapter, db, inputs, leases, planning, tasks, territories
 from dispatch.models import (
     JobStatus,
     PlanningJob,
@@ -179,7 +179,7 @@ def task_ids(engine: sa.Engine, job_id: int) -> list[int]:
                 .where(
                     PlanningTask.job_id == job_id,
                     PlanningTask.part == 0,
-                    col(PlanningTask.status).not_in(tasks.ENDED),
+                    col(PlanningTask.status).not_in(leases.ENDED),
                 )
                 .order_by(Region.code)
             )
@@ -194,7 +194,7 @@ def run_task(
     params: ParamsFor = wall_clock,
     wait: bool = False,
     hand_over: tasks.HandOver = lambda _: None,
-) -> tasks.Ran:
+) -> leases.Ran:
     """Run one task here (``wait``: while its region is busy, wait for it up to the longest
     plan there can be), handing over the tasks it makes ready, and, when it was the job's
     last, sum the job up."""
@@ -209,13 +209,13 @@ def run_task(
             travel=travel,
             hand_over=hand_over,
         )
-        if ran is not tasks.Ran.busy or not wait:
+        if ran is not leases.Ran.busy or not wait:
             break
         if time.monotonic() > deadline:
             give_up(engine, task_id, "its region stayed busy with another plan; plan again")
-            return tasks.Ran.done
+            return leases.Ran.done
         time.sleep(BUSY_RETRY_SECONDS)
-    if ran is tasks.Ran.done:
+    if ran is leases.Ran.done:
         finish_if_done(engine, job_of_task(engine, task_id))
     return ran
 
@@ -271,7 +271,7 @@ def finish_if_done(engine: sa.Engine, job_id: int) -> bool:
             .join(Region, col(Region.id) == PlanningTask.region_id)
             .where(PlanningTask.job_id == job_id)
         ).all()
-    if any(status not in tasks.ENDED for _, _, status, _ in rows):
+    if any(status not in leases.ENDED for _, _, status, _ in rows):
         return False
     # A region's outcome is its lead's (territories report through it).
     outcomes = {
@@ -346,10 +346,10 @@ class Sweeper:
                 log.warning("looking for abandoned planning tasks failed", exc_info=True)
 
     def sweep(self) -> list[int]:
-        requeued, given_up = tasks.abandoned(self.engine)
+        requeued, given_up = leases.abandoned(self.engine)
         # Leads whose territories all ended a lease ago without handing them over (the
         # last one's worker died between its end and the hand-over).
-        requeued += tasks.stranded_leads(self.engine, self.every)
+        requeued += leases.stranded_leads(self.engine, self.every)
         for task_id in requeued:
             self.hand_over(task_id)
         for job_id in {job_of_task(self.engine, task_id) for task_id in given_up}:

@@ -12,7 +12,7 @@ import threading
 import sqlalchemy as sa
 from celery import Celery, signals
 
-from dispatch import db, jobs, tasks
+from dispatch import db, jobs, leases
 from dispatch.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ def celery_app(settings: Settings) -> Celery:
             settings,
             hand_over=lambda follow: app.send_task(TASK, args=[follow]),
         )
-        if ran is tasks.Ran.busy:
+        if ran is leases.Ran.busy:
             if self.request.retries >= retries:
                 jobs.give_up(engine(), task_id, "its region stayed busy with another plan")
                 return

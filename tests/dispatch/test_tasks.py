@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import col, select
 
-from dispatch import db, jobs, planning, tasks
+from dispatch import db, jobs, leases, planning, tasks
 from dispatch.models import (
     JobStatus,
     Plan,
@@ -79,7 +79,7 @@ def plans_of(place: Place, region: str) -> list[Plan]:
         )
 
 
-def run(place: Place, task_id: int) -> tasks.Ran:
+def run(place: Place, task_id: int) -> leases.Ran:
     return tasks.run(place.engine, task_id, lease=LEASE, params=fast)
 
 
@@ -114,12 +114,12 @@ def test_a_task_whose_worker_died_before_publishing_is_published_once_by_another
     stored = tasks_of(place, job_id)[0]
     assert stored.status is JobStatus.running
     assert stored.plan_id is not None
-    assert run(place, task.id) is tasks.Ran.not_ours  # type: ignore[arg-type]  # lease still live
+    assert run(place, task.id) is leases.Ran.not_ours  # type: ignore[arg-type]  # lease still live
 
     lapse(place, task.id)  # type: ignore[arg-type]
-    requeued, given_up = tasks.abandoned(place.engine)
+    requeued, given_up = leases.abandoned(place.engine)
     assert (requeued, given_up) == ([task.id], [])
-    assert jobs.run_task(place.engine, task.id, place.settings, params=fast) is tasks.Ran.done  # type: ignore[arg-type]
+    assert jobs.run_task(place.engine, task.id, place.settings, params=fast) is leases.Ran.done  # type: ignore[arg-type]
 
     (plan,) = plans_of(place, region)  # the draft of the first attempt, not a second one
     assert plan.id == stored.plan_id
@@ -136,16 +136,16 @@ def test_a_worker_whose_lease_was_taken_over_writes_nothing_more(place: Place) -
     region = region_with_work(place, visits=2)
     job_id = queue(place, region)
     (task,) = tasks_of(place, job_id)
-    slow = tasks.claim(place.engine, task.id, "host:1:slow", LEASE)  # type: ignore[arg-type]
-    assert isinstance(slow, tasks.Claimed)
+    slow = leases.claim(place.engine, task.id, "host:1:slow", LEASE)  # type: ignore[arg-type]
+    assert isinstance(slow, leases.Claimed)
     lapse(place, task.id)  # type: ignore[arg-type]
-    quick = tasks.claim(place.engine, task.id, "host:2:quick", LEASE)  # type: ignore[arg-type]
-    assert isinstance(quick, tasks.Claimed)
+    quick = leases.claim(place.engine, task.id, "host:2:quick", LEASE)  # type: ignore[arg-type]
+    assert isinstance(quick, leases.Claimed)
 
-    with pytest.raises(tasks.LeaseLost), db.transaction(place.engine) as session:
-        tasks.renew(session, slow)
+    with pytest.raises(leases.LeaseLost), db.transaction(place.engine) as session:
+        leases.renew(session, slow)
     with db.transaction(place.engine) as session:
-        tasks.renew(session, quick)
+        leases.renew(session, quick)
     assert tasks_of(place, job_id)[0].lease_owner == "host:2:quick"
 
 
@@ -154,9 +154,9 @@ def test_two_plans_of_one_region_never_run_at_once(place: Place) -> None:
     first, second = queue(place, region), queue(place, region)
     (held,) = tasks_of(place, first)
     (waiting,) = tasks_of(place, second)
-    assert isinstance(tasks.claim(place.engine, held.id, "host:1:a", LEASE), tasks.Claimed)  # type: ignore[arg-type]
+    assert isinstance(leases.claim(place.engine, held.id, "host:1:a", LEASE), leases.Claimed)  # type: ignore[arg-type]
 
-    assert run(place, waiting.id) is tasks.Ran.busy  # type: ignore[arg-type]
+    assert run(place, waiting.id) is leases.Ran.busy  # type: ignore[arg-type]
     now = tasks_of(place, second)[0]
     assert now.status is JobStatus.queued
     assert now.attempts == 0
@@ -164,7 +164,7 @@ def test_two_plans_of_one_region_never_run_at_once(place: Place) -> None:
 
     # The holder dies: its lock lapses with its lease, and the waiting plan goes ahead.
     lapse(place, held.id)  # type: ignore[arg-type]
-    assert run(place, waiting.id) is tasks.Ran.done  # type: ignore[arg-type]
+    assert run(place, waiting.id) is leases.Ran.done  # type: ignore[arg-type]
     assert tasks_of(place, second)[0].status is JobStatus.succeeded
     with db.transaction(place.engine) as session:
         assert session.exec(select(RegionLock)).all() == []
@@ -174,12 +174,12 @@ def test_a_task_whose_workers_keep_dying_is_given_up(place: Place) -> None:
     region = region_with_work(place, visits=1)
     job_id = queue(place, region)
     (task,) = tasks_of(place, job_id)
-    for attempt in range(tasks.MAX_ATTEMPTS):
-        claimed = tasks.claim(place.engine, task.id, f"host:{attempt}:x", LEASE)  # type: ignore[arg-type]
-        assert isinstance(claimed, tasks.Claimed)
+    for attempt in range(leases.MAX_ATTEMPTS):
+        claimed = leases.claim(place.engine, task.id, f"host:{attempt}:x", LEASE)  # type: ignore[arg-type]
+        assert isinstance(claimed, leases.Claimed)
         lapse(place, task.id)  # type: ignore[arg-type]
-        if attempt < tasks.MAX_ATTEMPTS - 1:
-            assert tasks.abandoned(place.engine) == ([task.id], [])
+        if attempt < leases.MAX_ATTEMPTS - 1:
+            assert leases.abandoned(place.engine) == ([task.id], [])
 
     sweeper = jobs.Sweeper(place.engine, place.settings, lambda _: pytest.fail("handed over"))
     try:
@@ -188,7 +188,7 @@ def test_a_task_whose_workers_keep_dying_is_given_up(place: Place) -> None:
         sweeper.stop()
     job = job_of(place, job_id)
     assert job.status is JobStatus.failed
-    assert f"given up after {tasks.MAX_ATTEMPTS} attempts" in job.message
+    assert f"given up after {leases.MAX_ATTEMPTS} attempts" in job.message
 
 
 def test_a_server_starting_again_runs_the_tasks_left_queued(place: Place) -> None:
@@ -197,7 +197,7 @@ def test_a_server_starting_again_runs_the_tasks_left_queued(place: Place) -> Non
     executor = jobs.InProcessExecutor(place.engine, place.settings, params=fast, resume=True)
     try:
         for _ in range(1200):  # up to a minute on a busy machine
-            if job_of(place, job_id).status in tasks.ENDED:
+            if job_of(place, job_id).status in leases.ENDED:
                 break
             time.sleep(0.05)
     finally:
