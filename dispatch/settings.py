@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     broker_queue: str = Field(
         "planning", min_length=1, max_length=100, description="Broker queue of planning jobs."
     )
+    territory_visits: Annotated[int, Field(ge=50, le=1_000_000)] = Field(
+        1500,
+        description="A region with more open visits than this in a plan is cut into territories "
+        "(by where its technicians live) solved in parallel on the workers and assembled into "
+        "one plan; fewer visits each solve faster, at some cost in routes that could cross "
+        "a territory's edge.",
+    )
     job_lease_seconds: Annotated[float, Field(ge=1, le=600)] = Field(
         30.0,
         description="How long a planning task stays its worker's without a heartbeat (renewed "
