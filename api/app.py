@@ -53,7 +53,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = make_engine(settings.database_url, server=True)
+        engine = make_engine(settings.database_url, server=True, settings=settings)
         app.state.engine = engine
         app.state.executor = executor(engine, settings)
         try:

@@ -135,6 +135,17 @@ def sign_in(base: str, usernames: list[str]) -> list[str]:
     return tokens
 
 
+def endpoints(fixture: Fixture) -> dict[str, list[Target]]:
+    """What each endpoint's load requests, in rotation: every signed-in technician's day,
+    every tracking link."""
+    day = f"/api/v1/me/day?date={fixture.day.isoformat()}"
+    return {
+        HEALTH: [("/healthz", {})],
+        MY_DAY: [(day, {"Authorization": f"Bearer {t}"}) for t in fixture.bearer],
+        TRACK: [(f"/api/v1/track/{t}", {}) for t in fixture.tracking_tokens],
+    }
+
+
 # ---------------------------------------------------------------------------------------------
 # In-process profile of one endpoint: queries per request and the top costs
 # ---------------------------------------------------------------------------------------------
@@ -301,12 +312,7 @@ def measure(backend: str, args: argparse.Namespace, tmp: Path) -> tuple[list[lis
         fixture = prepare(url, plan_seconds=args.plan_seconds, links=args.links)
         with serve(url, tmp) as server:  # one process is plenty to sign in
             fixture.bearer = sign_in(server.base, fixture.technicians[: args.technicians])
-        day = f"/api/v1/me/day?date={fixture.day.isoformat()}"
-        targets: dict[str, list[Target]] = {
-            HEALTH: [("/healthz", {})],
-            MY_DAY: [(day, {"Authorization": f"Bearer {t}"}) for t in fixture.bearer],
-            TRACK: [(f"/api/v1/track/{t}", {}) for t in fixture.tracking_tokens],
-        }
+        targets = endpoints(fixture)
         # PostgreSQL's CPU is counted for the API's database only (None: SQLite).
         db_name = make_url(url).database if backend != "sqlite" else None
         closed = {

@@ -60,7 +60,7 @@ def _processes() -> dict[int, tuple[str, list[str]]]:
     return found
 
 
-def _family(
+def family(
     root: int, processes: dict[int, tuple[str, list[str]]] | None = None
 ) -> dict[int, list[str]]:
     """``root`` and all its descendants: pid to /proc stat fields."""
@@ -84,15 +84,31 @@ def _cpu_ticks(fields: list[str]) -> int:
     return sum(int(fields[i]) for i in (11, 12, 13, 14))
 
 
-def _serves_other_database(pid: int, database: str) -> bool:
-    """A PostgreSQL backend of another database ("postgres: 15/main: user db host state"):
-    someone else's work. The postmaster and the server's own helpers count as ours."""
+def backend_database(pid: int) -> str | None:
+    """The database a PostgreSQL backend serves ("postgres: 15/main: user db host state");
+    None for the postmaster, the server's own helpers and any other process."""
     try:
         title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
-        return False
+        return None
     words = title.split(": ", 2)[-1].split() if title.startswith("postgres: ") else []
-    return len(words) > 2 and words[1] != database
+    return words[1] if len(words) > 2 else None
+
+
+def database_backends(database: str) -> list[int]:
+    """Pids of the local PostgreSQL server's backends serving ``database`` now."""
+    return sorted(
+        pid
+        for pid, (name, _) in _processes().items()
+        if name == "postgres" and backend_database(pid) == database
+    )
+
+
+def _serves_other_database(pid: int, database: str) -> bool:
+    """A PostgreSQL backend of another database: someone else's work. The postmaster and the
+    server's own helpers count as ours."""
+    served = backend_database(pid)
+    return served is not None and served != database
 
 
 def cpu_snapshot(server_pid: int, database: str | None) -> tuple[float, float, float]:
@@ -101,7 +117,7 @@ def cpu_snapshot(server_pid: int, database: str | None) -> tuple[float, float, f
     have exited are in the postmaster's cutime, whoever used them); the whole machine (all
     time not idle)."""
     processes = _processes()
-    server = sum(_cpu_ticks(fields) for fields in _family(server_pid, processes).values())
+    server = sum(_cpu_ticks(fields) for fields in family(server_pid, processes).values())
     database_ticks = 0
     if database:
         for pid, (name, fields) in processes.items():
@@ -181,7 +197,7 @@ def serve(url: str, tmp: Path, workers: int = 1) -> Iterator[Server]:
             time.sleep(0.2)
         yield server
     finally:
-        family = {pid: fields[19] for pid, fields in _family(process.pid).items()}
+        started_at = {pid: fields[19] for pid, fields in family(process.pid).items()}
         process.terminate()
         try:
             process.wait(timeout=15)
@@ -190,7 +206,7 @@ def serve(url: str, tmp: Path, workers: int = 1) -> Iterator[Server]:
             process.wait()
         # A supervisor that had to be killed leaves its workers running: end those left, each
         # by its pid, checking the start time so that a reused pid is left alone.
-        for pid, started in family.items():
+        for pid, started in started_at.items():
             stat = _stat(pid) if pid != process.pid else None
             if stat and stat[1][19] == started and stat[1][0] != "Z":
                 os.kill(pid, signal.SIGKILL)

@@ -15,29 +15,46 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
+from dispatch.settings import Settings
+
 log = logging.getLogger(__name__)
 WRITER_OPTION = "dispatch_sqlite_immediate"
 
 
-# The API server's pool: as many connections as anyio has threads for blocking calls (40 by
-# default), so that threads cannot all be waiting for connections held by requests that wait
-# for a thread (a route on a request's session keeps its connection through one more call in
-# the pool: FastAPI validates a plain function's answer there). A longer wait than
-# pool_timeout means an overloaded database: a quick refusal beats a 30 s queue.
-SERVER_POOL: dict[str, Any] = {"pool_size": 10, "max_overflow": 30, "pool_timeout": 5}
 # Without pre-ping (a round trip on every checkout), a connection the database dropped fails
 # the one request using it (503, see api.errors) and the pool replaces its connections;
 # recycling keeps connections from outliving idle timeouts on the way.
 SERVER_RECYCLE_SECONDS = 1800
 
 
-def make_engine(url: str, *, server: bool = False, **kwargs: Any) -> sa.Engine:
+# The API server's pool is sized by settings (DISPATCH_DATABASE_POOL_SIZE and the like, see
+# dispatch.settings for the defaults and the connection budget). Its capacity (size plus
+# overflow) should reach the number of anyio's threads for blocking calls (40 by default), so
+# that threads cannot all be waiting for connections held by requests that wait for a thread
+# (a route on a request's session keeps its connection through one more call in the pool:
+# FastAPI validates a plain function's answer there). A longer wait than the pool timeout
+# means an overloaded database: a quick refusal beats a 30 s queue.
+def server_pool(settings: Settings | None = None) -> dict[str, Any]:
+    """The API server's pool options from ``settings``; without, from the settings' defaults
+    (not from the environment: a caller without settings gets the out-of-the-box pool)."""
+    settings = settings if settings is not None else Settings.model_construct()
+    return {
+        "pool_size": settings.database_pool_size,
+        "max_overflow": settings.database_max_overflow,
+        "pool_timeout": settings.database_pool_timeout_seconds,
+    }
+
+
+def make_engine(
+    url: str, *, server: bool = False, settings: Settings | None = None, **kwargs: Any
+) -> sa.Engine:
     """An engine for ``url``; SQLite gets foreign keys, WAL and real transactions switched on.
-    ``server``: the API server's engine, see SERVER_POOL."""
+    ``server``: the API server's engine, its pool sized by ``settings`` (see server_pool);
+    an in-memory SQLite database keeps SQLAlchemy's pool of one connection per thread."""
     parsed = make_url(url)
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     if server and not in_memory:
-        kwargs = {**SERVER_POOL, **kwargs}
+        kwargs = {**server_pool(settings), **kwargs}
     if parsed.get_backend_name() == "sqlite":
         kwargs.setdefault("connect_args", {}).setdefault("check_same_thread", False)
         engine = sa.create_engine(url, **kwargs)
