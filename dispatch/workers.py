@@ -49,7 +49,7 @@ def celery_app(settings: Settings) -> Celery:
     lock = threading.Lock()
 
     def engine() -> sa.Engine:
-        # Made in the worker process on its first job: an engine must not cross a fork.
+        # Made on the first task, not when the API or the CLI imports this module.
         with lock:
             if "engine" not in engines:
                 engines["engine"] = db.make_engine(settings.database_url)
@@ -112,7 +112,6 @@ def run_worker(settings: Settings, *, concurrency: int, loglevel: str) -> None:
 
     @signals.worker_ready.connect(weak=False)
     def sweep(**_: object) -> None:
-        # Started once the pool's processes are forked: an engine must not cross a fork.
         engine = db.make_engine(settings.database_url)
         sweepers.append(
             jobs.Sweeper(engine, settings, lambda task_id: app.send_task(TASK, args=[task_id]))
@@ -127,6 +126,11 @@ def run_worker(settings: Settings, *, concurrency: int, loglevel: str) -> None:
     app.worker_main(
         [
             "worker",
+            # Not prefork: its pool processes are daemons, which may not start the solver's
+            # parallel searches (a plan of 10 s or more searches in two processes). Tasks
+            # run in the worker process (one at a time) or its threads; a machine's cores
+            # are used by running a worker per core, or by the solver's own processes.
+            f"--pool={'solo' if concurrency == 1 else 'threads'}",
             f"--concurrency={concurrency}",
             f"--loglevel={loglevel.upper()}",
             f"--queues={settings.broker_queue}",

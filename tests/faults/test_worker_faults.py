@@ -74,7 +74,8 @@ def test_the_regions_of_a_job_are_planned_side_by_side_on_two_workers(
 ) -> None:
     regions = sorted(region_with_work(place, visits=3) for _ in range(2))
     workers.start(2)
-    job_id = queue(place, None, time_limit_seconds=4)
+    # 10 s: the solver searches in two processes of its own, which a worker must allow.
+    job_id = queue(place, None, time_limit_seconds=10)
     submit(place, workers, job_id)
 
     job = wait_for(lambda: ended(place, job_id), 120, workers.tail)
@@ -82,7 +83,7 @@ def test_the_regions_of_a_job_are_planned_side_by_side_on_two_workers(
     assert sorted(job.result["regions"]) == regions  # type: ignore[attr-defined]
     first, second = task_rows(place, job_id)
     assert first.outcome["worker"] != second.outcome["worker"]
-    # Each solve takes its 4 s; side by side they overlap.
+    # Each solve takes its 10 s; side by side they overlap.
     assert first.started_at < second.finished_at  # type: ignore[operator]
     assert second.started_at < first.finished_at  # type: ignore[operator]
     assert job_row(place, job_id).progress == 1.0
