@@ -173,17 +173,7 @@ def _solve_and_store(
 
 def _parts(engine: sa.Engine, task: Claimed) -> list[PlanningTask]:
     with db.transaction(engine) as session:
-        return list(
-            session.exec(
-                select(PlanningTask)
-                .where(
-                    PlanningTask.job_id == task.job_id,
-                    PlanningTask.region_id == task.region_id,
-                    col(PlanningTask.part) > 0,
-                )
-                .order_by(col(PlanningTask.part))
-            )
-        )
+        return territories.parts_of(session, task.job_id, task.region_id)
 
 
 def _cut(

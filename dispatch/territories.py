@@ -31,20 +31,25 @@ def read(engine: sa.Engine, region_id: int, first: Any, days: int, travel: Any) 
         return adapter.build(session, region, first, days, travel=travel)
 
 
-def cut(session: Session, lead: PlanningTask, built: adapter.Built, read_at: datetime) -> list[int]:
-    """Record each territory's share of ``built`` in its task (jobs, technicians, budgets) and
-    when the lead read the region; the territory tasks to hand over."""
-    parts = list(
+def parts_of(session: Session, job_id: int, region_id: int) -> list[PlanningTask]:
+    """The territory tasks of a region in a job, in order."""
+    return list(
         session.exec(
             select(PlanningTask)
             .where(
-                PlanningTask.job_id == lead.job_id,
-                PlanningTask.region_id == lead.region_id,
+                PlanningTask.job_id == job_id,
+                PlanningTask.region_id == region_id,
                 col(PlanningTask.part) > 0,
             )
             .order_by(col(PlanningTask.part))
         )
     )
+
+
+def cut(session: Session, lead: PlanningTask, built: adapter.Built, read_at: datetime) -> list[int]:
+    """Record each territory's share of ``built`` in its task (jobs, technicians, budgets) and
+    when the lead read the region; the territory tasks to hand over."""
+    parts = parts_of(session, lead.job_id, lead.region_id)
     problems = territories(built.problem, len(parts))
     for task, problem in zip(parts, problems, strict=False):
         task.scope = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -25,7 +26,8 @@ BACKENDS = ("sqlite", "postgresql")
 
 def _postgres_or_skip() -> sa.Engine:
     """An AUTOCOMMIT engine on the server's maintenance database, or a skip (a failure in CI)."""
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    # Pre-ping: a test may restart the server between creating a database and dropping it.
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
     try:
         with admin.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
@@ -115,3 +117,26 @@ def stop_group(process: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+REDIS_URL = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def redis_or_skip() -> None:
+    """Skip a test that needs Redis when it is not running; in CI, fail it instead."""
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        message = f"Redis not reachable at {REDIS_URL} ({exc})"
+        if os.environ.get("CI"):
+            pytest.fail(message + "; CI must test the Celery executor")
+        pytest.skip(message)

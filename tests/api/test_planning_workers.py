@@ -19,28 +19,16 @@ from dispatch import workers
 from dispatch.settings import Settings
 from tests.api.conftest import FRIDAY, World
 from tests.api.test_planning_api import Headers, poll
-from tests.conftest import stop_group
+from tests.conftest import REDIS_URL as REDIS
+from tests.conftest import redis_or_skip, stop_group
 
-REDIS = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 pytestmark = pytest.mark.slow
-
-
-def _redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        message = f"Redis not reachable at {REDIS} ({exc})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must test the Celery executor")
-        pytest.skip(message)
 
 
 @pytest.fixture
 def broker(world: World, tmp_path: Path) -> Iterator[Settings]:
     """Settings with a broker, and one `dispatch worker` on a queue of this test's own."""
-    _redis_or_skip()
+    redis_or_skip()
     settings = Settings(
         database_url=world.url, broker_url=REDIS, broker_queue=f"test-{uuid.uuid4().hex[:8]}"
     )

@@ -5,7 +5,6 @@ throws a script error, fails its test. Screenshots go to test-results/screenshot
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.conftest import new_database, stop_group
+from tests.conftest import free_port, new_database, stop_group
 
 CHROMIUM = Path(os.environ.get("DISPATCH_TEST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_FLAGS = [
@@ -47,12 +46,6 @@ def _chromium_or_skip() -> None:
     pytest.skip(message)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
     base: str
@@ -69,7 +62,7 @@ def demo_server(
     backend = request.param
     tmp = tmp_path_factory.mktemp(f"browser-{backend}")
     url, drop = new_database(backend, tmp)
-    port = _free_port()
+    port = free_port()
     log = tmp / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")}
     # A short solver limit keeps "optimise" in the tests to seconds.

@@ -19,25 +19,13 @@ from dispatch import db
 from dispatch.models import JobStatus, PlanningJob, PlanningTask
 from dispatch.settings import Settings
 from dispatch.workers import celery_app
-from tests.conftest import stop_group
+from tests.conftest import REDIS_URL as REDIS
+from tests.conftest import redis_or_skip, stop_group
 from tests.dispatch.test_jobs import Place, open_place
 
-REDIS = os.environ.get("DISPATCH_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 # Short, so that a dead worker's task is taken over within seconds.
 LEASE_SECONDS = 2.0
 pytestmark = pytest.mark.slow
-
-
-def redis_or_skip() -> None:
-    import redis
-
-    try:
-        redis.Redis.from_url(REDIS, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        message = f"Redis not reachable at {REDIS} ({exc})"
-        if os.environ.get("CI"):
-            pytest.fail(message + "; CI must run the fault tests")
-        pytest.skip(message)
 
 
 @pytest.fixture
