@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import EngineDep, SessionDep, SettingsDep, reading
 from dispatch import accounts, db
-from dispatch.models import Role, User
+from dispatch.models import Region, Role, Technician, User
 from dispatch.settings import Settings
 
 ALGORITHM = "HS256"
@@ -128,6 +128,10 @@ class Account:
     role: Role
     technician_id: int | None
     created_at: datetime
+    # A technician's code and region's timezone, read with the account: every request of a
+    # technician's phone needs them, and they change seldom (see ACCOUNT_TTL_SECONDS).
+    technician_code: str | None = None
+    timezone: str | None = None
 
     def user(self) -> User:
         # A new detached row per request: a shared one could end up in two sessions.
@@ -197,15 +201,22 @@ class SignIns:
             self._accounts.pop(user_id, None)
 
 
-_ACCOUNT = select(
-    User.id,
-    User.username,
-    User.full_name,
-    User.role,
-    User.technician_id,
-    User.created_at,
-    User.is_active,
-).where(User.id == sa.bindparam("id"))
+_ACCOUNT = (
+    select(
+        User.id,
+        User.username,
+        User.full_name,
+        User.role,
+        User.technician_id,
+        User.created_at,
+        Technician.code,
+        Region.timezone,
+        User.is_active,
+    )
+    .outerjoin(Technician, col(Technician.id) == User.technician_id)
+    .outerjoin(Region, col(Region.id) == Technician.region_id)
+    .where(User.id == sa.bindparam("id"))
+)
 
 
 def read_account(connection: sa.Connection, user_id: int) -> Account | None:

@@ -134,11 +134,6 @@ def planned(
 # The my-day statements, built once: a statement object used again keeps its cache key and
 # compiled form, which one built per request recomputes and matches up column by column (more
 # CPU than running it).
-_ME = (
-    select(Technician.code, Region.timezone)
-    .join(Region, col(Region.id) == Technician.region_id)
-    .where(Technician.id == sa.bindparam("technician"))
-)
 _STOPS = (
     select(
         Visit.id,
@@ -169,6 +164,8 @@ _STOPS = (
     )
     .order_by(Visit.planned_start)
 )
+
+
 # Windows and skills of the day's visits in one statement (a statement less is a round trip
 # less on PostgreSQL): window rows carry no skill, skill rows no window. Windows in time order,
 # skills in the order of their ids.
@@ -195,10 +192,11 @@ _EXTRAS = sa.union_all(
 ).order_by("starts_at", "skill_id")
 
 
-def _day(connection: sa.Connection, technician_id: int, first: date | None) -> Day:
-    """The day of ``technician_id``, read as columns: building ORM rows cost more than the
-    queries."""
-    code, timezone = connection.execute(_ME, {"technician": technician_id}).one()
+def _day(connection: sa.Connection, account: Account, first: date | None) -> Day:
+    """The day of the technician signed in as ``account``, read as columns: building ORM
+    rows cost more than the queries."""
+    # A technician's account always names a technician, with a region and its timezone.
+    technician_id, timezone = account.technician_id, account.timezone or ""
     first = first or local_day(datetime.now(UTC), timezone)
     horizon = Horizon.of(first, 1, timezone)
     rows = connection.execute(
@@ -238,7 +236,7 @@ def _day(connection: sa.Connection, technician_id: int, first: date | None) -> D
         )
         for r in rows
     ]
-    return Day(technician=code, date=first, timezone=timezone, stops=stops)
+    return Day(technician=account.technician_code, date=first, timezone=timezone, stops=stops)  # type: ignore[arg-type]
 
 
 @router.get("/day", response_model=Day, summary="My stops of a day, in order")
@@ -251,7 +249,7 @@ async def my_day(
 ) -> Day:
     # A coroutine with all its database work in one thread-pool hop: the hot path of every
     # technician's phone.
-    return await read_in_thread(request, _day, account.technician_id, day)  # type: ignore[arg-type]
+    return await read_in_thread(request, _day, account, day)
 
 
 @router.post(
