@@ -325,8 +325,9 @@ def publish(session: Session, plan: Plan, *, now: datetime | None = None) -> Pub
     written += ledger.record_plan(session, plan)
     # Customers get their arrival windows with the plan (one measurement for all routes).
     variance = eta.measure(session, now - timedelta(days=90))
+    timezone = session.get_one(Region, plan.region_id).timezone
     for technician_id in sorted({stop.technician_id for stop in stops}):
-        eta.refresh(session, technician_id, now, variance)
+        eta.refresh(session, technician_id, now, variance, timezone)
     events.emit(
         session,
         EventTopic.plan_published,
