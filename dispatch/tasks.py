@@ -69,12 +69,13 @@ def run(
         else:
             _cut(engine, claimed, travel, hand_over)
     except LeaseLost:
+        # The lock stays: it is the job's, and the worker that took over holds it now.
         log.warning("planning task %s was taken over by another worker; stopped", task_id)
         return Ran.not_ours
     finally:
         heartbeat.stop()
-        if final:
-            unlock(engine, claimed)
+    if final:
+        unlock(engine, claimed)
     return Ran.done
 
 
@@ -189,7 +190,7 @@ def _cut(
         with db.transaction(db.writers(engine)) as session:
             renew(session, task)
             lead = session.get_one(PlanningTask, task.id)
-            ready = territories.cut(session, lead, built, read_at)
+            territories_ready = territories.cut(session, lead, built, read_at)
             lead.status, lead.lease_owner, lead.lease_until = JobStatus.queued, None, None
             lead.attempts = 0  # the assembly is a turn of its own
             lead.message = f"{task.code}: waiting for {task.parts} territories"
@@ -201,7 +202,7 @@ def _cut(
         _fail_parts(engine, task, "the region could not be cut into territories")
         unlock(engine, task)
         return
-    for part in ready:
+    for part in territories_ready:
         hand_over(part)
 
 
