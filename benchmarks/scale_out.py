@@ -95,6 +95,7 @@ def _settings(url: str, args: argparse.Namespace, visits: int) -> Settings:
         broker_queue=f"scale-out-{uuid.uuid4().hex[:10]}",
         max_plan_visits=max(visits, 1),
         max_plan_seconds=max(MAX_PLAN_SECONDS, args.seconds),
+        territory_visits=args.territory_visits,
     )
 
 
@@ -314,6 +315,19 @@ def _notes(runs: list[Run], dataset: Dataset, args: argparse.Namespace) -> str:
         "those processes together at their busiest / the largest one. CPU elsewhere: the "
         "machine's busy time outside the workers, the database server and this script, as a "
         "share of all cores over the run (far from 0: other work disturbed the run)."
+        + _territory_note(dataset, args)
+    )
+
+
+def _territory_note(dataset: Dataset, args: argparse.Namespace) -> str:
+    cut = [v for v in dataset.open_visits.values() if v > args.territory_visits]
+    if not cut:
+        return ""
+    return (
+        f" Regions over {args.territory_visits} open visits ({len(cut)}) are cut into "
+        f"territories of at most about that many, each solved as a task of its own "
+        f"({args.seconds} s limit) and assembled by its region's lead task; their region s "
+        "is the assembly's, and regions per worker counts the leads."
     )
 
 
@@ -333,6 +347,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", default="1,2", help="worker counts, one run each")
     parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
     parser.add_argument("--broker", default=BROKER)
+    parser.add_argument(
+        "--territory-visits",
+        type=int,
+        default=1_000_000,
+        help="cut regions with more open visits into territories (default: never)",
+    )
     parser.add_argument("--record", action="store_true", help="append to RESULTS.md")
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",") if w]
