@@ -5,7 +5,7 @@ board."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -95,10 +95,24 @@ def free_minutes(tech: dict[str, Any]) -> float:
     return totals["shift_minutes"] - totals["work_minutes"] - totals["travel_seconds"] / 60
 
 
+def gaps(tech: dict[str, Any]) -> list[timedelta]:
+    """The free stretches of a technician's first shift of the day, around their stops."""
+    shift = tech["shifts"][0]
+    edges = [datetime.fromisoformat(shift["starts_at"])]
+    for stop in tech["stops"]:
+        edges += [
+            datetime.fromisoformat(stop["planned_start"]),
+            datetime.fromisoformat(stop["planned_end"]),
+        ]
+    edges.append(datetime.fromisoformat(shift["ends_at"]))
+    return [edges[2 * k + 1] - edges[2 * k] for k in range(len(edges) // 2)]
+
+
 def two_free_technicians(office: httpx.Client, region: str, day: str) -> tuple[str, str]:
-    """The two technicians with the most free shift time on ``day``."""
+    """The two technicians with the widest free stretch on ``day``: a new visit fits there
+    whatever the plan made of the day (free time in total can be crumbs between stops)."""
     working = [t for t in board(office, region, day)["technicians"] if t["shifts"]]
-    working.sort(key=free_minutes, reverse=True)
+    working.sort(key=lambda tech: max(gaps(tech)), reverse=True)
     assert len(working) >= 2, f"fewer than two technicians work in {region} on {day}"
     return working[0]["technician"], working[1]["technician"]
 
@@ -114,16 +128,8 @@ def widest_gap_position(office: httpx.Client, region: str, day: str, technician:
     tech = next(
         t for t in board(office, region, day)["technicians"] if t["technician"] == technician
     )
-    shift = tech["shifts"][0]
-    edges = [datetime.fromisoformat(shift["starts_at"])]
-    for stop in tech["stops"]:
-        edges += [
-            datetime.fromisoformat(stop["planned_start"]),
-            datetime.fromisoformat(stop["planned_end"]),
-        ]
-    edges.append(datetime.fromisoformat(shift["ends_at"]))
-    gaps = [edges[2 * k + 1] - edges[2 * k] for k in range(len(edges) // 2)]
-    return max(range(len(gaps)), key=gaps.__getitem__)
+    free = gaps(tech)
+    return max(range(len(free)), key=free.__getitem__)
 
 
 def visit_of(office: httpx.Client, code: str) -> dict[str, Any]:
