@@ -111,14 +111,14 @@ def request_plan(
         region_id = region.id
         regions = {region.id: region.code}
     counts = open_visits(session, list(regions), starts_on + timedelta(days=days - 1))  # type: ignore[arg-type]
-    for counted, count in sorted(counts.items(), key=lambda item: -item[1])[:1]:
-        if count > settings.max_plan_visits:
-            raise TooLargeError(
-                f"the plan of region {regions[counted]} would take on {count} open visits, more "
-                f"than the {settings.max_plan_visits} allowed; plan fewer days at a time",
-                field="visits",
-                value=count,
-            )
+    largest, count = max(counts.items(), key=lambda item: item[1], default=(None, 0))
+    if count > settings.max_plan_visits:
+        raise TooLargeError(
+            f"the plan of region {regions[largest]} would take on {count} open visits, more "  # type: ignore[index]
+            f"than the {settings.max_plan_visits} allowed; plan fewer days at a time",
+            field="visits",
+            value=count,
+        )
     job = inputs.validated(
         PlanningJob,
         {

@@ -152,14 +152,15 @@ def ready(session: Session, task: PlanningTask) -> bool:
     ).first()
 
 
+def _lapsed(now: datetime) -> sa.ColumnElement[bool]:
+    """Running, under a lease nobody renewed in time."""
+    return sa.and_(PlanningTask.status == JobStatus.running, col(PlanningTask.lease_until) < now)
+
+
 def _claimable(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(
         PlanningTask.status == JobStatus.queued,
-        sa.and_(
-            PlanningTask.status == JobStatus.running,
-            col(PlanningTask.lease_until) < now,
-            col(PlanningTask.attempts) < MAX_ATTEMPTS,
-        ),
+        sa.and_(_lapsed(now), col(PlanningTask.attempts) < MAX_ATTEMPTS),
     )
 
 
@@ -273,20 +274,14 @@ def abandoned(engine: sa.Engine) -> tuple[list[int], list[int]]:
     caller only, however many workers look at once."""
     requeued: list[int] = []
     given_up: list[int] = []
-    lapsed_now = (
-        PlanningTask.status == JobStatus.running,
-        col(PlanningTask.lease_until) < utc_now(),
-    )
     with db.transaction(engine) as session:
         # A look first: on SQLite a writing transaction locks out every other writer.
-        if session.exec(select(PlanningTask.id).where(*lapsed_now)).first() is None:
+        if session.exec(select(PlanningTask.id).where(_lapsed(utc_now()))).first() is None:
             return requeued, given_up
     with db.transaction(db.writers(engine)) as session:
         now = utc_now()
         lapsed = session.exec(
-            select(PlanningTask)
-            .where(PlanningTask.status == JobStatus.running, col(PlanningTask.lease_until) < now)
-            .with_for_update(skip_locked=True)
+            select(PlanningTask).where(_lapsed(now)).with_for_update(skip_locked=True)
         ).all()
         for task in lapsed:
             if task.attempts >= MAX_ATTEMPTS:

@@ -36,6 +36,10 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_SECONDS = 1.0
 MESSAGE_LIMIT = 500
 
+# Lost to another worker, or the database is unreachable: the stage is not recorded as
+# failed but left, still running, to whichever worker takes the task over.
+LEFT_TO_TAKEOVER = (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError)
+
 ParamsFor = Callable[[int], routing.SolveParams]
 # Where a task sends the tasks it makes ready (a queue's send, or this process's pool).
 HandOver = Callable[[int], None]
@@ -102,8 +106,7 @@ def _stages(
                 planned["published"] = True
                 _record(session, task, published=True, outcome=planned)
         return planned
-    except (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError):
-        # Lost to another worker, or the database is unreachable: left to a takeover.
+    except LEFT_TO_TAKEOVER:
         raise
     except DomainError as error:
         return planned | {
@@ -194,7 +197,7 @@ def _cut(
             lead.status, lead.lease_owner, lead.lease_until = JobStatus.queued, None, None
             lead.attempts = 0  # the assembly is a turn of its own
             lead.message = f"{task.code}: waiting for {task.parts} territories"
-    except (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError):
+    except LEFT_TO_TAKEOVER:
         raise
     except Exception as error:
         log.exception("planning task %s could not cut region %s", task.id, task.code)
@@ -246,7 +249,7 @@ def _territory(
             progress=_reporter(engine, task, label),
         )
         solution, outcome = found.to_dict(), territories.summary(found)
-    except (LeaseLost, sa.exc.OperationalError, sa.exc.InterfaceError):
+    except LEFT_TO_TAKEOVER:
         raise
     except Exception as error:
         log.exception("planning task %s (%s) failed", task.id, task.label)

@@ -70,18 +70,24 @@ def cut(session: Session, lead: PlanningTask, built: adapter.Built, read_at: dat
 def share(built: adapter.Built, scope: dict[str, Any]) -> routing.Problem:
     """A territory's problem: its jobs, technicians and budgets as the lead cut them (those
     that still exist: the lead's assembly refuses a plan whose visits changed meanwhile)."""
-    jobs, technicians = set(scope["jobs"]), set(scope["technicians"])
     budgets = scope["quotas"]
-    problem = built.problem
+    problem = narrowed(built.problem, set(scope["jobs"]), set(scope["technicians"]))
     return replace(
         problem,
-        jobs=tuple(job for job in problem.jobs if job.id in jobs),
-        technicians=tuple(tech for tech in problem.technicians if tech.id in technicians),
         quotas=tuple(
             replace(quota, seconds=budgets[quota.id][0], visit_days=budgets[quota.id][1])
             for quota in problem.quotas
             if quota.id in budgets
         ),
+    )
+
+
+def narrowed(problem: routing.Problem, jobs: set[str], technicians: set[str]) -> routing.Problem:
+    """``problem`` with only the jobs and technicians named."""
+    return replace(
+        problem,
+        jobs=tuple(job for job in problem.jobs if job.id in jobs),
+        technicians=tuple(tech for tech in problem.technicians if tech.id in technicians),
     )
 
 
@@ -99,9 +105,13 @@ def solve_part(
 ) -> routing.Solution:
     built = read(engine, region_id, first, days, travel)
     problem = share(built, scope)
-    if strategy == "greedy" or not problem.jobs:
-        return planning.solve_built(replace(built, problem=problem), strategy="greedy")
-    return routing.solve(problem, params, progress=progress)
+    return planning.solve_built(
+        replace(built, problem=problem),
+        params=params,
+        # A territory left without jobs has nothing to search for.
+        strategy=strategy if problem.jobs else "greedy",
+        progress=progress,
+    )
 
 
 def summary(solution: routing.Solution) -> dict[str, Any]:
@@ -139,24 +149,20 @@ def assemble(
             field="visits",
             value=missing + gone,
         )
-    narrowed = replace(
-        problem,
-        jobs=tuple(job for job in problem.jobs if job.id in jobs),
-        technicians=tuple(tech for tech in problem.technicians if tech.id in technicians),
-    )
+    whole = narrowed(problem, jobs, technicians)
     solutions = [routing.Solution.from_dict(p.solution) for p in parts]  # type: ignore[arg-type]
     try:
-        merged = merge(narrowed, solutions)
+        merged = merge(whole, solutions)
     except routing.CheckError as error:
         raise ConflictError(
             f"the territories' routes no longer fit the region's data ({error}); plan again",
             field="visits",
             value=None,
         ) from None
-    kept = {job.id for job in narrowed.jobs}
+    kept = {job.id for job in whole.jobs}
     built = replace(
         built,
-        problem=narrowed,
+        problem=whole,
         visits={code: visit for code, visit in built.visits.items() if code in kept},
     )
     merged = replace(
