@@ -4,9 +4,6 @@ database; with the broker down, a plan request fails within seconds with 503 and
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,8 @@ from dispatch.settings import Settings
 from tests.api.conftest import FRIDAY, World
 from tests.api.test_planning_api import Headers, poll
 from tests.conftest import REDIS_URL as REDIS
-from tests.conftest import redis_or_skip, stop_group
+from tests.conftest import redis_or_skip
+from tests.faults.conftest import Workers
 
 pytestmark = pytest.mark.slow
 
@@ -29,29 +27,18 @@ pytestmark = pytest.mark.slow
 def broker(world: World, tmp_path: Path) -> Iterator[Settings]:
     """Settings with a broker, and one `dispatch worker` on a queue of this test's own."""
     redis_or_skip()
-    settings = Settings(
-        database_url=world.url, broker_url=REDIS, broker_queue=f"test-{uuid.uuid4().hex[:8]}"
+    started = Workers(
+        Settings(
+            database_url=world.url, broker_url=REDIS, broker_queue=f"test-{uuid.uuid4().hex[:8]}"
+        ),
+        tmp_path,
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DISPATCH_")} | {
-        "DISPATCH_DATABASE_URL": world.url,
-        "DISPATCH_BROKER_URL": REDIS,
-        "DISPATCH_BROKER_QUEUE": settings.broker_queue,
-        "DISPATCH_LOG_LEVEL": "warning",
-    }
-    log = tmp_path / "worker.log"
-    with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("dispatch")), "worker"],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
     try:
-        yield settings
+        started.start(1)
+        yield started.settings
     finally:
-        stop_group(process)
-        print(log.read_text()[-2000:])
+        started.stop()
+        print(started.tail())
 
 
 def test_a_worker_process_runs_the_job_the_api_hands_over(
