@@ -28,7 +28,7 @@ from api.routers import (
 )
 from api.web import pages
 from dispatch import jobs, workers
-from dispatch.db import head_revision, make_engine
+from dispatch.db import head_revision, loop_reader, make_engine
 from dispatch.settings import Settings
 
 DESCRIPTION = """
@@ -55,12 +55,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, server=True, settings=settings)
         app.state.engine = engine
+        app.state.reader = loop_reader(engine)
         app.state.executor = executor(engine, settings)
         try:
             yield
         finally:
             # Running jobs finish before the engine they write with goes.
             app.state.executor.shutdown()
+            app.state.reader.dispose()
             engine.dispose()
 
     app = FastAPI(

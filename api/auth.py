@@ -15,9 +15,8 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
-from starlette.concurrency import run_in_threadpool
 
-from api.deps import EngineDep, SessionDep, SettingsDep, reading
+from api.deps import EngineDep, SessionDep, SettingsDep, read_on_loop
 from dispatch import accounts, db
 from dispatch.models import Region, Role, Technician, User
 from dispatch.settings import Settings
@@ -149,7 +148,7 @@ class Account:
 
 class SignIns:
     """What earlier requests established, kept in memory so that a request neither queries
-    the user table nor spends a thread-pool hop on it: access tokens already verified (their
+    the user table every time: access tokens already verified (their
     user and expiry, checked against ``wall``; the signature check is a good part of a
     request's own work) and active accounts, each trusted for ``ttl`` seconds of ``clock``
     after it was read. Keys come from tokens we signed, so the account table stays as small
@@ -227,14 +226,6 @@ def read_account(connection: sa.Connection, user_id: int) -> Account | None:
     return Account(*row[:-1])
 
 
-def _load_account(engine: sa.Engine, user_id: int) -> Account | None:
-    # A connection of its own, returned before this thread-pool hop ends: a connection held
-    # while the request waits for another thread can starve the pool (all threads waiting
-    # for a connection, all connections waiting for a thread).
-    with reading(engine) as connection:
-        return read_account(connection, user_id)
-
-
 def sign_ins_of(app: FastAPI) -> SignIns:
     # Made on first use, on the event loop (one thread), so never twice.
     found = getattr(app.state, "sign_ins", None)
@@ -245,10 +236,10 @@ def sign_ins_of(app: FastAPI) -> SignIns:
 
 async def signed_in(request: Request, token: Annotated[str | None, Depends(bearer)]) -> Account:
     """The account of a valid access token; 401 with WWW-Authenticate otherwise. A
-    coroutine, so that a known token of a known account costs no thread-pool hop and no
-    query; see ACCOUNT_TTL_SECONDS. Settings and engine come from the app's state, as
-    get_settings and get_engine give them, without a dependency each: every signed-in
-    request runs this."""
+    coroutine, so that it costs no thread-pool hop: a known token of a known account costs no
+    query either (see ACCOUNT_TTL_SECONDS), an account not read lately one read on the event
+    loop. Settings come from the app's state, as get_settings gives them, without a
+    dependency: every signed-in request runs this."""
     sign_ins = sign_ins_of(request.app)
     known = sign_ins.token(token) if token is not None else None
     if known is None:
@@ -261,7 +252,7 @@ async def signed_in(request: Request, token: Annotated[str | None, Depends(beare
         )
     account = sign_ins.account(user_id)
     if account is None:
-        account = await run_in_threadpool(_load_account, request.app.state.engine, user_id)
+        account = read_on_loop(request, read_account, user_id)
         if account is None:
             raise _inactive()
         sign_ins.put(account)

@@ -67,6 +67,36 @@ def make_engine(
     return sa.create_engine(url, **kwargs)
 
 
+# A read on an API process's event loop stalls the whole process while it runs: bounded.
+LOOP_READ_TIMEOUT_SECONDS = 2
+
+
+def loop_reader(engine: sa.Engine) -> sa.Engine:
+    """An engine for the short reads an API process makes on its event loop (the hottest
+    paths, see api.deps.read_on_loop): one connection, never waited for, since the loop runs
+    one read at a time and a read never awaits. On PostgreSQL in autocommit (no BEGIN and
+    ROLLBACK round trips; each statement sees its own snapshot, as READ COMMITTED gives anyway)
+    with connection and statement timeouts of LOOP_READ_TIMEOUT_SECONDS. An in-memory SQLite
+    database has its data in its one engine: that engine itself."""
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        if url.database in (None, "", ":memory:"):
+            return engine
+        return make_engine(url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
+    timeout = LOOP_READ_TIMEOUT_SECONDS
+    return sa.create_engine(
+        url,
+        pool_size=1,
+        max_overflow=0,
+        pool_recycle=SERVER_RECYCLE_SECONDS,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "connect_timeout": timeout,
+            "options": f"-c statement_timeout={timeout * 1000}",
+        },
+    )
+
+
 def _configure_sqlite(engine: sa.Engine, *, in_memory: bool) -> None:
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

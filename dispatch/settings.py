@@ -48,14 +48,15 @@ class Settings(BaseSettings):
         "e.g. `postgresql+psycopg://postgres@127.0.0.1:5432/dispatch` for PostgreSQL.",
     )
     # The API server's pool, per process: `uvicorn --workers N` opens up to N x (pool size +
-    # overflow) connections, which must fit PostgreSQL's max_connections (100 by default, 3
-    # of them reserved for superusers) with room left for the CLI and `dispatch worker`.
+    # overflow + 1, the event loop's read connection, see dispatch.db.loop_reader)
+    # connections, which must fit PostgreSQL's max_connections (100 by default, 3 of them
+    # reserved for superusers) with room left for the CLI and `dispatch worker`.
     # 20 + 20: each process has as many connections as anyio has threads for blocking routes
     # (40), so threads never all wait for connections held by requests waiting for a thread
     # (see dispatch.db); 20 of them stay open, which covers the 32 requests at once measured
     # over 2 processes (about 16 each) without a new connection per request (about 0.9 ms of
     # PostgreSQL's CPU each, and overflow connections close after use); and 2 processes stay
-    # at 80 connections at worst. A pool of 40 without overflow would have the same worst
+    # at 82 connections at worst. A pool of 40 without overflow would have the same worst
     # case but keep 80 idle backends (memory on the database) after every burst.
     database_pool_size: Annotated[int, Field(ge=1, le=1000)] = Field(
         20,

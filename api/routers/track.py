@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep, read_in_thread
+from api.deps import SessionDep, read_on_loop
 from api.routers.planning import REFUSED, STAFF
 from api.web.pages import SECURITY_HEADERS, TEMPLATES
 from dispatch import tracking
@@ -91,8 +91,8 @@ class TrackingLinkRead(BaseModel):
     responses={404: {"description": "Unknown or expired link"}},
 )
 async def track(request: Request, token: str) -> TrackView:
-    # A coroutine with all its database work in one thread-pool hop: customers poll this.
-    found = await read_in_thread(request, tracking.lookup, token, datetime.now(UTC))
+    # A coroutine reading on the event loop: customers poll this.
+    found = read_on_loop(request, tracking.lookup, token, datetime.now(UTC))
     return TrackView(
         visit=found.visit,
         status=found.status,
@@ -221,7 +221,7 @@ def render(found: tracking.Tracking, now: datetime) -> str:
 async def track_page(request: Request, token: str) -> HTMLResponse:
     now = datetime.now(UTC)
     try:
-        found = await read_in_thread(request, tracking.lookup, token, now)
+        found = read_on_loop(request, tracking.lookup, token, now)
     except NotFoundError:
         return HTMLResponse(_gone_page(), status_code=404, headers=PAGE_HEADERS)
     return HTMLResponse(render(found, now), headers=PAGE_HEADERS)

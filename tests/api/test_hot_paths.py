@@ -1,12 +1,13 @@
 """The paths phones poll (a technician's day, a customer's tracking link) under many requests
 at once, and the shortcuts that make them cheap: signed-in accounts trusted for a few
-seconds, verified tokens remembered, read connections never held across thread hops."""
+seconds, verified tokens remembered, reads made on the event loop without a thread hop."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime
+from unittest import mock
 
 import anyio
 import anyio.to_thread
@@ -104,8 +105,8 @@ def test_server_pool_has_a_connection_for_every_thread(world: World) -> None:
 def test_more_phones_than_threads_all_get_their_day(
     world: World, headers: Callable[[str], dict[str, str]]
 ) -> None:
-    """No request holds a connection while it waits for a thread, so many at once cannot
-    leave every thread waiting for a connection that waits for a thread."""
+    """More requests at once than threads and pooled connections: each reads in turn on the
+    event loop, over its one read connection."""
     signed_in = [headers("tom"), headers("tim")]
     answers = _all_at_once(world.url, [(DAY, signed_in[i % 2]) for i in range(AT_ONCE)])
     assert [a.status_code for a in answers] == [200] * AT_ONCE
@@ -145,6 +146,27 @@ def test_my_day_shows_skills_and_windows_as_stored(
         ]
         assert windows == dressed.get(stop["visit"], [])
     assert len(next(s for s in stops if s["visit"] in dressed)["skills"]) == 2
+
+
+def test_days_and_links_are_read_without_a_thread_hop(
+    world: World, headers: Callable[[str], dict[str, str]], tracking_tokens: list[str]
+) -> None:
+    """A fresh server (no account read yet) answers days and tracking links without handing
+    anything to a worker thread: the hop costs more than the read (see api.deps)."""
+    hops: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counted(func, *args, **kwargs):  # type: ignore[no-untyped-def]
+        hops.append(getattr(func, "__qualname__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    requests = [(DAY, headers("tom")), (DAY, headers("tim"))] + [
+        (f"/api/v1/track/{token}", {}) for token in tracking_tokens[:3]
+    ]
+    with mock.patch.object(anyio.to_thread, "run_sync", counted):
+        answers = _all_at_once(world.url, requests)
+    assert [a.status_code for a in answers] == [200] * len(requests)
+    assert hops == []
 
 
 def _set_active(url: str, username: str, active: bool) -> None:
