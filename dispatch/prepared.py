@@ -46,8 +46,9 @@ class Prepared:
     def __init__(self, statement: sa.Select[Any] | sa.CompoundSelect[Any]) -> None:
         self.statement = statement
         self._compiled: dict[str, _Compiled] = {}
-        # Result processors depend on the driver's column types, known after a first run.
-        self._results: dict[str, tuple[Processor, ...]] = {}
+        # Result processors (by column) depend on the driver's column types, known after a
+        # first run.
+        self._results: dict[str, tuple[tuple[int, Callable[[Any], Any]], ...]] = {}
 
     def _compile(self, dialect: sa.Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
@@ -118,13 +119,20 @@ class Prepared:
         processors = self._results.get(dialect.name)
         if processors is None:
             processors = self._results[dialect.name] = tuple(
-                type_.result_processor(dialect, column[1])
-                for type_, column in zip(compiled.types, description, strict=True)
+                (i, process)
+                for i, (type_, column) in enumerate(zip(compiled.types, description, strict=True))
+                if (process := type_.result_processor(dialect, column[1])) is not None
             )
         make = compiled.row._make
-        if not any(processors):
+        if not processors:
             return [make(row) for row in fetched]
-        return [
-            make([v if p is None else p(v) for p, v in zip(processors, row, strict=True)])
-            for row in fetched
-        ]
+        rows = []
+        for row in fetched:
+            values = list(row)
+            # NULL stays None: no column type here reads it as anything else, and a union's
+            # padding is mostly NULLs.
+            for i, process in processors:
+                if (value := values[i]) is not None:
+                    values[i] = process(value)
+            rows.append(make(values))
+        return rows
