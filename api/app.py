@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -99,7 +100,21 @@ def create_app(
 
 
 def create_app_from_env() -> FastAPI:
-    """Entry point for ``uvicorn --factory``: settings from ``DISPATCH_*`` variables; planning
-    jobs go to Celery workers when a broker is configured."""
+    """Entry point for ``uvicorn --factory`` (and ``dispatch serve``): settings from
+    ``DISPATCH_*`` variables; planning jobs go to Celery workers when a broker is configured.
+    What the server process made so far is then kept out of the garbage collector's passes,
+    see settle_heap."""
     settings = Settings()
-    return create_app(settings, executor=workers.executor_for(settings))
+    app = create_app(settings, executor=workers.executor_for(settings))
+    settle_heap()
+    return app
+
+
+def settle_heap() -> None:
+    """Collect once, then freeze what is left (the modules, the app, its routes and schemas:
+    about 200,000 objects) out of the garbage collector's reach. A full collection walked them
+    all, about 150 ms on the 2-core benchmark machine during which the process answered
+    nobody: at 1,000 requests/s, the p99 of my day went from 17 ms to 225 ms (median of 4
+    runs each). Only for server processes: they live long and what they make at start stays."""
+    gc.collect()
+    gc.freeze()
