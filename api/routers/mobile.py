@@ -219,16 +219,19 @@ def _day(connection: sa.Connection, account: Account, first: date | None) -> Day
         connection,
         {"technician": technician_id, "since": horizon.origin, "until": horizon.end()},
     )
+    # Built without validation (model_construct): every value comes typed from the columns,
+    # and validating them again was a fifth of the request's own work.
     stops: dict[int, Stop] = {}
+    window = Window.model_construct
     for r in rows:
         if r.kind == 0:
-            stops[r.visit_id] = Stop(
+            stops[r.visit_id] = Stop.model_construct(
                 visit=r.code,
                 status=r.status,
                 revision=r.revision,
                 planned_start=r.planned_start,
                 planned_end=r.planned_end,
-                arrival_window=Window(starts_at=r.eta_earliest, ends_at=r.eta_latest)
+                arrival_window=window(starts_at=r.eta_earliest, ends_at=r.eta_latest)
                 if r.eta_earliest and r.eta_latest
                 else None,
                 time_windows=[],
@@ -244,11 +247,11 @@ def _day(connection: sa.Connection, account: Account, first: date | None) -> Day
                 duration_minutes=r.duration_minutes,
             )
         elif r.kind == 1:
-            stops[r.visit_id].time_windows.append(Window(starts_at=r.starts_at, ends_at=r.ends_at))
+            stops[r.visit_id].time_windows.append(window(starts_at=r.starts_at, ends_at=r.ends_at))
         else:
             stops[r.visit_id].skills[r.skill] = r.level
-    return Day(
-        technician=account.technician_code,  # type: ignore[arg-type]
+    return Day.model_construct(
+        technician=account.technician_code,
         date=first,
         timezone=timezone,
         stops=list(stops.values()),
@@ -262,9 +265,11 @@ async def my_day(
     day: Annotated[
         date | None, Query(alias="date", description="Local day; default: today.")
     ] = None,
-) -> Day:
-    # A coroutine reading on the event loop: the hot path of every technician's phone.
-    return read_on_loop(request, _day, account, day)
+) -> Response:
+    # A coroutine reading on the event loop: the hot path of every technician's phone. The
+    # answer is serialised here, once: FastAPI would validate the model again first.
+    found = read_on_loop(request, _day, account, day)
+    return Response(found.model_dump_json(), media_type="application/json")
 
 
 @router.post(
