@@ -108,13 +108,26 @@ def gaps(tech: dict[str, Any]) -> list[timedelta]:
     return [edges[2 * k + 1] - edges[2 * k] for k in range(len(edges) // 2)]
 
 
-def two_free_technicians(office: httpx.Client, region: str, day: str) -> tuple[str, str]:
-    """The two technicians with the widest free stretch on ``day``: a new visit fits there
-    whatever the plan made of the day (free time in total can be crumbs between stops)."""
+def placed_between_two(office: httpx.Client, region: str, day: str) -> tuple[str, str, str]:
+    """A new visit and two technicians whose routes of ``day`` both took it when asked through
+    the API (widest free stretch first: a stretch on the board can still be too short once
+    travel and breaks count): (the first, the second, the visit), the visit left on the
+    second, the first's route as it was."""
+    visit = new_visit(office, region, day)
     working = [t for t in board(office, region, day)["technicians"] if t["shifts"]]
     working.sort(key=lambda tech: max(gaps(tech)), reverse=True)
-    assert len(working) >= 2, f"fewer than two technicians work in {region} on {day}"
-    return working[0]["technician"], working[1]["technician"]
+    took: list[str] = []
+    for tech in working:
+        answer = office.post(
+            f"/api/v1/visits/{visit}/assign", json={"technician": tech["technician"], "date": day}
+        )
+        if answer.status_code == 422:  # does not fit this route
+            continue
+        ok(answer)
+        took.append(tech["technician"])
+        if len(took) == 2:
+            return took[0], took[1], visit
+    raise AssertionError(f"fewer than two technicians of {region} can take {visit} on {day}")
 
 
 def placed_on(office: httpx.Client, region: str, day: str, visit: str, technician: str) -> str:

@@ -19,10 +19,8 @@ from tests.browser.console_support import (
     READY,
     SLOW,
     WIDE,
-    new_visit,
     open_console,
-    placed_on,
-    two_free_technicians,
+    placed_between_two,
     visit_of,
     widest_gap_position,
 )
@@ -110,8 +108,7 @@ def test_the_console_request_form_and_its_field_errors(open_page, region, day0) 
 
 def test_a_visit_moves_and_is_pinned_by_keyboard_alone(open_page, office, region, day0) -> None:  # type: ignore[no-untyped-def]
     code = region["code"]
-    roomy, other = two_free_technicians(office, code, day0)
-    visit = placed_on(office, code, day0, new_visit(office, code, day0), other)
+    roomy, _, visit = placed_between_two(office, code, day0)
     position = widest_gap_position(office, code, day0, roomy)
     page = open_page(f"/console#region={code}&date={day0}", **WIDE)
     page.get_by_label("Username").wait_for()

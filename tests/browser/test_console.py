@@ -16,12 +16,10 @@ from tests.browser.console_support import (
     WIDE,
     board,
     drag,
-    new_visit,
     ok,
     open_console,
-    placed_on,
+    placed_between_two,
     site_with_open_contract,
-    two_free_technicians,
     visit_of,
     widest_gap_position,
     widest_gap_x,
@@ -92,8 +90,7 @@ def test_optimising_shows_the_job_then_publishing_puts_routes_on_board_and_map( 
 
 def test_dragging_a_visit_onto_another_technician_moves_it(open_page, office, region, day0) -> None:  # type: ignore[no-untyped-def]
     code = region["code"]
-    roomy, other = two_free_technicians(office, code, day0)
-    visit = placed_on(office, code, day0, new_visit(office, code, day0), other)
+    roomy, other, visit = placed_between_two(office, code, day0)
     page = open_console(open_page, code, day0)
     block = page.locator(f'.timeline .row[data-technician="{other}"] [data-visit="{visit}"]')
     page.locator(".timeline").scroll_into_view_if_needed()
@@ -113,8 +110,7 @@ def test_dragging_a_visit_onto_another_technician_moves_it(open_page, office, re
 
 def test_the_keyboard_form_moves_and_pins_a_visit(open_page, office, region, day0) -> None:  # type: ignore[no-untyped-def]
     code = region["code"]
-    roomy, other = two_free_technicians(office, code, day0)
-    visit = placed_on(office, code, day0, new_visit(office, code, day0), other)
+    roomy, _, visit = placed_between_two(office, code, day0)
     position = widest_gap_position(office, code, day0, roomy)
     page = open_console(open_page, code, day0)
 
@@ -137,8 +133,7 @@ def test_pinning_and_unpinning_a_visit_marks_it_and_keeps_it(
     open_page, office, region, day0
 ) -> None:  # type: ignore[no-untyped-def]
     code = region["code"]
-    roomy, _ = two_free_technicians(office, code, day0)
-    visit = placed_on(office, code, day0, new_visit(office, code, day0), roomy)
+    _, roomy, visit = placed_between_two(office, code, day0)  # the visit is on the second
     page = open_console(open_page, code, day0)
     block = page.locator(f'.timeline [data-visit="{visit}"]')
     assert block.locator(".icon-pin").count() == 0
@@ -159,8 +154,7 @@ def test_a_stale_move_shows_the_problem_reloads_and_then_succeeds(
     open_page, office, region, day0
 ) -> None:  # type: ignore[no-untyped-def]
     code = region["code"]
-    roomy, other = two_free_technicians(office, code, day0)
-    visit = placed_on(office, code, day0, new_visit(office, code, day0), other)
+    roomy, other, visit = placed_between_two(office, code, day0)
     page = open_console(open_page, code, day0)
     # Someone else changes the visit after the board was drawn.
     ok(office.post(f"/api/v1/visits/{visit}/pin", json={}))
