@@ -52,7 +52,7 @@ def make_engine(
     ``server``: the API server's engine, its pool sized by ``settings`` (see server_pool);
     an in-memory SQLite database keeps SQLAlchemy's pool of one connection per thread."""
     parsed = make_url(url)
-    in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
+    in_memory = _in_memory(parsed)
     if server and not in_memory:
         kwargs = {**server_pool(settings), **kwargs}
     if parsed.get_backend_name() == "sqlite":
@@ -67,6 +67,10 @@ def make_engine(
     return sa.create_engine(url, **kwargs)
 
 
+def _in_memory(url: sa.URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
 # A read on an API process's event loop stalls the whole process while it runs: bounded.
 LOOP_READ_TIMEOUT_SECONDS = 2
 
@@ -78,22 +82,24 @@ def loop_reader(engine: sa.Engine) -> sa.Engine:
     ROLLBACK round trips; each statement sees its own snapshot, as READ COMMITTED gives anyway)
     with connection and statement timeouts of LOOP_READ_TIMEOUT_SECONDS. An in-memory SQLite
     database has its data in its one engine: that engine itself."""
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        if url.database in (None, "", ":memory:"):
-            return engine
-        return make_engine(url.render_as_string(hide_password=False), pool_size=1, max_overflow=0)
-    timeout = LOOP_READ_TIMEOUT_SECONDS
-    return sa.create_engine(
-        url,
+    if _in_memory(engine.url):
+        return engine
+    bounded: dict[str, Any] = {}
+    if engine.dialect.name == "postgresql":
+        timeout = LOOP_READ_TIMEOUT_SECONDS
+        bounded = {
+            "isolation_level": "AUTOCOMMIT",
+            "connect_args": {
+                "connect_timeout": timeout,
+                "options": f"-c statement_timeout={timeout * 1000}",
+            },
+        }
+    return make_engine(
+        engine.url.render_as_string(hide_password=False),
+        server=True,
         pool_size=1,
         max_overflow=0,
-        pool_recycle=SERVER_RECYCLE_SECONDS,
-        isolation_level="AUTOCOMMIT",
-        connect_args={
-            "connect_timeout": timeout,
-            "options": f"-c statement_timeout={timeout * 1000}",
-        },
+        **bounded,
     )
 
 
