@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from unittest import mock
 
 import anyio
@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from api.app import create_app
 from api.auth import ACCOUNT_TTL_SECONDS, SignIns
+from api.routers.mobile import Day
 from dispatch import db
 from dispatch.adapter import visit_skills
 from dispatch.models import EventTopic, OutboxEvent, User, Visit, VisitSkill, VisitTimeWindow
@@ -146,6 +147,22 @@ def test_my_day_shows_skills_and_windows_as_stored(
         ]
         assert windows == dressed.get(stop["visit"], [])
     assert len(next(s for s in stops if s["visit"] in dressed)["skills"]) == 2
+
+
+def test_my_day_is_exactly_what_the_day_model_would_send(
+    client: TestClient,
+    headers: Callable[[str], dict[str, str]],
+    dressed: dict[str, list[tuple[datetime, datetime]]],
+) -> None:
+    """My day is serialised from plain values, not from a Day: its JSON is byte for byte what
+    Day would give for the same data (field order, UTC times with Z, enum values, NULLs)."""
+    answer = client.get(DAY, headers=headers("tom"))
+    assert answer.status_code == 200
+    day = Day.model_validate_json(answer.content)
+    assert any(stop.time_windows and stop.skills for stop in day.stops)
+    assert any(stop.arrival_window for stop in day.stops)
+    assert all(stop.planned_start.utcoffset() == timedelta(0) for stop in day.stops)  # type: ignore[union-attr]
+    assert answer.content == day.model_dump_json().encode()
 
 
 def test_days_and_links_are_read_without_a_thread_hop(
