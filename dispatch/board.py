@@ -10,8 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlmodel import Session, col, select
 
 import routing
-from dispatch import adapter
-from dispatch.adapter import Horizon
+from dispatch.horizon import Horizon, shifts
 from dispatch.models import (
     Contract,
     Plan,
@@ -254,7 +253,7 @@ def technician_days(
     planner sees and their route locks."""
     found = routes(session, region=region, day=day, plan=plan)
     ids: list[int] = [r.technician.id for r in found]  # type: ignore[misc]
-    shifts = adapter.shifts(
+    spans = shifts(
         session, region=region, horizon=Horizon.of(day, 1, region.timezone), technician_ids=ids
     )
     locked = set(
@@ -265,7 +264,7 @@ def technician_days(
         )
     )
     return [
-        TechnicianDay(r, shifts[r.technician.id], r.technician.id in locked)  # type: ignore[index]
+        TechnicianDay(r, spans[r.technician.id], r.technician.id in locked)  # type: ignore[index]
         for r in found
     ]
 

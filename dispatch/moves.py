@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 from sqlmodel import Session, col, select
 
 from dispatch import adapter, events, ledger
+from dispatch.horizon import Horizon
 from dispatch.models import (
     EventTopic,
     Region,
@@ -63,7 +64,7 @@ def _region_of(session: Session, visit: Visit) -> Region:
 
 def _route(session: Session, technician: Technician, day: date, region: Region) -> list[Visit]:
     """The technician's planned visits on local ``day``, in planned order."""
-    horizon = adapter.Horizon.of(day, 1, region.timezone)
+    horizon = Horizon.of(day, 1, region.timezone)
     visits = session.exec(
         select(Visit)
         .where(Visit.technician_id == technician.id, col(Visit.status).in_(MOVABLE))

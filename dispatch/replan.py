@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 import routing
 from dispatch import adapter, db, events, planning
+from dispatch.horizon import Horizon
 from dispatch.models import (
     CalendarException,
     EventTopic,
@@ -287,7 +288,7 @@ def _reason(session: Session, event: OutboxEvent, now: datetime) -> tuple[int, s
 
 
 def _day_end(region: Region, now: datetime) -> datetime:
-    return adapter.Horizon.of(local_day(now, region.timezone), 1, region.timezone).end()
+    return Horizon.of(local_day(now, region.timezone), 1, region.timezone).end()
 
 
 def watch(

@@ -17,8 +17,8 @@ from api import conditional, idempotency
 from api.auth import Account, require, require_account
 from api.deps import SessionDep, read_on_loop
 from dispatch import field
-from dispatch.adapter import Horizon
 from dispatch.board import SHOWN
+from dispatch.horizon import Horizon
 from dispatch.models import (
     Region,
     Role,

@@ -19,7 +19,8 @@ from api.listing import Page, PagingDep, page
 from api.routers.catalogue import CREATED, READ, REFUSED, WRITE
 from api.schemas import work as s
 from dispatch import catalogue, geocoding, intake, moves
-from dispatch.adapter import Horizon, visit_skills
+from dispatch.adapter import visit_skills
+from dispatch.horizon import Horizon
 from dispatch.models import (
     Contract,
     Customer,

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import Session
 
 from dispatch import adapter, board
-from dispatch.adapter import Horizon
+from dispatch.horizon import Horizon, shifts
 from dispatch.models import (
     CalendarException,
     Plan,
@@ -126,7 +126,7 @@ def test_the_board_and_the_planner_share_one_calendar(session: Session) -> None:
     tech = make_working_technician(session, region=region)
     monday = date(2026, 10, 26)
     horizon = Horizon.of(date(2026, 10, 23), 4, region.timezone)
-    spans = adapter.shifts(session, region=region, horizon=horizon, technician_ids=[tech.id])  # type: ignore[list-item]
+    spans = shifts(session, region=region, horizon=horizon, technician_ids=[tech.id])  # type: ignore[list-item]
     built = adapter.build(session, region, horizon.first, horizon.days)
     solver = built.problem.technician(tech.code).shifts
     assert [(horizon.seconds(x.starts_at), horizon.seconds(x.ends_at)) for x in spans[tech.id]] == [  # type: ignore[index]
