@@ -166,21 +166,34 @@ def skills_of(session: Session, technician_ids: Iterable[int]) -> dict[int, dict
     return found
 
 
-def set_skills(session: Session, tech: Technician, skills: Mapping[str, int]) -> None:
-    """Replace the technician's skill levels with ``skills``."""
+def skill_levels(session: Session, skills: Mapping[str, int]) -> list[tuple[int, int]]:
+    """(skill id, level) for each skill code of ``skills``: every code must exist and every
+    level be 1..MAX_LEVEL, an error naming the first that is not."""
+    if not isinstance(skills, Mapping):
+        raise InvalidError(
+            "skills must map skill codes to levels", field="skills", value=repr(skills)
+        )
     ids = {
         code: skill_id
         for code, skill_id in session.exec(
             select(Skill.code, Skill.id).where(col(Skill.code).in_(list(skills)))
         )
     }
+    levels = []
     for code, level in skills.items():
         if code not in ids:
             raise InvalidError(f"skill {code!r} does not exist", field="skills", value=code)
         inputs.whole(f"skills.{code}", level, 1, MAX_LEVEL)
+        levels.append((ids[code], level))
+    return levels
+
+
+def set_skills(session: Session, tech: Technician, skills: Mapping[str, int]) -> None:
+    """Replace the technician's skill levels with ``skills``."""
+    levels = skill_levels(session, skills)
     session.exec(delete(TechnicianSkill).where(col(TechnicianSkill.technician_id) == tech.id))  # type: ignore[call-overload]
-    for code, level in skills.items():
-        session.add(TechnicianSkill(technician_id=tech.id, skill_id=ids[code], level=level))  # type: ignore[arg-type]
+    for skill_id, level in levels:
+        session.add(TechnicianSkill(technician_id=tech.id, skill_id=skill_id, level=level))  # type: ignore[arg-type]
     session.flush()
 
 

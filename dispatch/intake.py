@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlmodel import Session, SQLModel, col, select
 
-from dispatch import events, geocoding, inputs, ledger, sla
+from dispatch import catalogue, events, geocoding, inputs, ledger, sla
 from dispatch.geocoding import Geocoder
 from dispatch.models import (
     Channel,
@@ -23,7 +23,6 @@ from dispatch.models import (
     Region,
     ServiceRequest,
     Site,
-    Skill,
     Triage,
     Urgency,
     Visit,
@@ -50,7 +49,6 @@ DUE_WORKING_DAYS_WITHOUT_SLA = 5
 MAX_VISIT_MINUTES = 24 * 60
 # First-line time beyond a day is a typing error, and it would be drawn from the quota.
 MAX_REMOTE_MINUTES = 24 * 60
-MAX_LEVEL = 5
 ESCALATABLE = (Triage.pending, Triage.escalated)
 CANCELLABLE_REQUESTS = (Triage.pending, Triage.escalated)
 # Visits not yet under way; a technician on the road or on site must report the outcome.
@@ -208,7 +206,7 @@ def escalate(
             field="triage",
             value=request.triage.value,
         )
-    needs = _skills(session, skills)
+    needs = catalogue.skill_levels(session, skills)
     contract = session.get_one(Contract, request.contract_id)
     region = session.get_one(Region, session.get_one(Site, request.site_id).region_id)
     registered_on = local_day(request.registered_at, region.timezone)
@@ -397,27 +395,6 @@ def _default_due(session: Session, request: ServiceRequest, region: Region, earl
         return max(local_day(request.sla_due_at, region.timezone), earliest)
     holidays = set(session.exec(select(Holiday.day).where(Holiday.region_id == region.id)))
     return working_days(earliest + timedelta(days=1), DUE_WORKING_DAYS_WITHOUT_SLA, holidays)[-1]
-
-
-def _skills(session: Session, skills: Mapping[str, int]) -> list[tuple[int, int]]:
-    """(skill id, minimum level) for each required skill code."""
-    if not isinstance(skills, Mapping):
-        raise InvalidError(
-            "skills must map skill codes to minimum levels", field="skills", value=repr(skills)
-        )
-    ids = {
-        code: skill_id
-        for code, skill_id in session.exec(
-            select(Skill.code, Skill.id).where(col(Skill.code).in_(list(skills)))
-        )
-    }
-    needs = []
-    for code, level in skills.items():
-        if code not in ids:
-            raise InvalidError(f"skill {code!r} does not exist", field="skills", value=code)
-        inputs.whole(f"skills.{code}", level, 1, MAX_LEVEL)
-        needs.append((ids[code], level))
-    return needs
 
 
 def _windows(
