@@ -222,8 +222,8 @@ def _day(connection: sa.Connection, account: Account, first: date | None) -> byt
     )
     # Plain dicts with Day's fields in Day's order, serialised by pydantic's own serialiser:
     # every value comes typed from its column, so the JSON is what Day.model_dump_json gives
-    # (tested), without building and walking a model per stop and window, which was a third
-    # of the request's own work.
+    # (a test compares the bytes, so a field added to Stop and not here fails it), without
+    # building a model per stop and window: that was ~30% of reading a day, profiled.
     stops: dict[int, dict[str, Any]] = {}
     for r in rows:
         if r.kind == 0:
