@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
 from dispatch.seed import resolve
-from dispatch.seed.rows import ROW_TYPES, FieldRuleError, SeedRow
+from dispatch.seed.context import Context
+from dispatch.seed.rows import (
+    ROW_TYPES,
+    FieldRuleError,
+    HolidayRow,
+    SeedRow,
+    VisitRow,
+    VisitWindowRow,
+)
 from schedules.calendars import next_working_day
 
 MAX_REPORTED = 50
@@ -171,7 +179,7 @@ def load_directory(
     if issues:
         raise SeedLoadError(issues)
     if anchor is None:
-        holidays = {r.date for _, r in parsed[resolve.HolidayRow].rows}  # type: ignore[attr-defined]
+        holidays = {r.date for _, r in parsed[HolidayRow].rows}  # type: ignore[attr-defined]
         anchor = next_working_day(now.astimezone(ZoneInfo(timezone)).date(), holidays)
     writer = _Writer(session, parsed, anchor=anchor, now=now, progress=progress)
     writer.run()
@@ -197,7 +205,7 @@ class _Writer:
         self.parsed = parsed
         self.issues: list[SeedIssue] = []
         self.counts: dict[str, int] = {}
-        self.ctx = resolve.Context(session=session, anchor=anchor, now=now, report=self.report)
+        self.ctx = Context(session=session, anchor=anchor, now=now, report=self.report)
         self.file = ""
         self.row = 0
 
@@ -223,12 +231,12 @@ class _Writer:
         self._every_visit_has_a_window()
 
     def _every_visit_has_a_window(self) -> None:
-        with_window = {key[0] for key in self.ctx.seen.get(resolve.VisitWindowRow, {})}
-        self.file = resolve.VisitRow.FILE
-        for (code,), number in self.ctx.seen.get(resolve.VisitRow, {}).items():
+        with_window = {key[0] for key in self.ctx.seen.get(VisitWindowRow, {})}
+        self.file = VisitRow.FILE
+        for (code,), number in self.ctx.seen.get(VisitRow, {}).items():
             if code not in with_window:
                 self.row = number
-                self.report("code", code, f"has no time window in {resolve.VisitWindowRow.FILE}")
+                self.report("code", code, f"has no time window in {VisitWindowRow.FILE}")
 
     def _insert(
         self, row_type: type[SeedRow], built: list[tuple[int, SeedRow, Callable[[], SQLModel]]]
